@@ -1,0 +1,142 @@
+/**
+ * Configuration from the environment, validated once at start. A bad value throws a
+ * ConfigError whose message is one line naming the variable; main.ts prints it and exits.
+ */
+import { ConfigError } from './errors.ts';
+
+export interface MemoryFaults {
+  dup: number;
+  crash: number;
+  reorder: number;
+  pubfail: number;
+  seed: number;
+}
+
+export interface Config {
+  broker: 'memory' | 'kafka';
+  store: 'memory' | 'redis';
+  kafkaBrokers: string[];
+  kafkaPartitions: number;
+  kafkaGroupPrefix: string;
+  redisUrl: string;
+  redlockUrls: string[];
+  port: number;
+  metricsPort: number;
+  topicPrefix: string;
+  keyPrefix: string;
+  rateLimitPerSec: number;
+  adminToken: string | undefined;
+  stepTimeoutMs: number;
+  orderRetentionMs: number;
+  seedDemo: boolean;
+  memoryFaults: MemoryFaults | null;
+  inspect: boolean;
+  logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const fail = (name: string, value: string, expected: string): never => {
+  throw new ConfigError(`Invalid environment variable ${name}=${JSON.stringify(value)}: expected ${expected}`);
+};
+
+function read(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function oneOf<T extends string>(env: Env, name: string, choices: readonly T[], def: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  return (choices as readonly string[]).includes(raw) ? (raw as T) : fail(name, raw, `one of ${choices.join(', ')}`);
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  return /^-?\d+$/.test(raw) && Number.isSafeInteger(n) && n >= min && n <= max
+    ? n
+    : fail(name, raw, `an integer from ${min} to ${max}`);
+}
+
+function flag(env: Env, name: string, def: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  return fail(name, raw, '1 or 0');
+}
+
+function hostPorts(env: Env, name: string, def: string): string[] {
+  const raw = read(env, name) ?? def;
+  const list = raw.split(',').map((s) => s.trim());
+  for (const hp of list) {
+    const m = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(hp);
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) fail(name, raw, 'a comma-separated list of host:port');
+  }
+  return list;
+}
+
+function redisUrls(env: Env, name: string, def: string): string[] {
+  const raw = read(env, name) ?? def;
+  const list = raw.split(',').map((s) => s.trim());
+  for (const u of list) {
+    let ok = false;
+    try {
+      ok = ['redis:', 'rediss:'].includes(new URL(u).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) fail(name, raw, 'redis:// URLs separated by commas');
+  }
+  return list;
+}
+
+function prefix(env: Env, name: string): string {
+  const raw = read(env, name) ?? '';
+  return /^[A-Za-z0-9_.:-]{0,64}$/.test(raw) ? raw : fail(name, raw, 'at most 64 of A-Z a-z 0-9 _ . : -');
+}
+
+export function parseFaults(name: string, raw: string): MemoryFaults {
+  const faults: MemoryFaults = { dup: 0, crash: 0, reorder: 0, pubfail: 0, seed: 1 };
+  for (const part of raw.split(',')) {
+    const [k, val] = part.split('=').map((s) => s.trim());
+    const n = Number(val);
+    if (k === 'seed' && val !== undefined && /^\d+$/.test(val)) faults.seed = n;
+    else if ((k === 'dup' || k === 'crash' || k === 'reorder' || k === 'pubfail') && val !== undefined && val !== '' && n >= 0 && n < 1) faults[k] = n;
+    else fail(name, raw, 'comma-separated dup|crash|reorder|pubfail=<0..1> and seed=<int>');
+  }
+  return faults;
+}
+
+const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const broker = oneOf(env, 'BROKER', ['memory', 'kafka'] as const, 'memory');
+  const store = oneOf(env, 'STORE', ['memory', 'redis'] as const, 'memory');
+  const redisUrl = redisUrls(env, 'REDIS_URL', 'redis://127.0.0.1:6379')[0]!;
+  const faultsRaw = read(env, 'MEMORY_FAULTS');
+  const embedded = broker === 'memory' && store === 'memory';
+  return {
+    broker,
+    store,
+    kafkaBrokers: hostPorts(env, 'KAFKA_BROKERS', '127.0.0.1:9092'),
+    kafkaPartitions: int(env, 'KAFKA_PARTITIONS', 6, 1, 1000),
+    kafkaGroupPrefix: prefix(env, 'KAFKA_GROUP_PREFIX'),
+    redisUrl,
+    redlockUrls: redisUrls(env, 'REDLOCK_URLS', redisUrl),
+    port: int(env, 'PORT', 3000, 0, 65535),
+    metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
+    topicPrefix: prefix(env, 'TOPIC_PREFIX'),
+    keyPrefix: prefix(env, 'KEY_PREFIX'),
+    rateLimitPerSec: int(env, 'RATE_LIMIT_PER_SEC', 0, 0, 1_000_000),
+    adminToken: read(env, 'ADMIN_TOKEN'),
+    stepTimeoutMs: int(env, 'STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
+    orderRetentionMs: int(env, 'ORDER_RETENTION_MS', 604_800_000, 1, 31_536_000_000),
+    seedDemo: flag(env, 'SEED_DEMO', embedded),
+    memoryFaults: faultsRaw === undefined ? null : parseFaults('MEMORY_FAULTS', faultsRaw),
+    inspect: flag(env, 'INSPECT', false),
+    logLevel: oneOf(env, 'LOG_LEVEL', LogLevels, 'info'),
+  };
+}

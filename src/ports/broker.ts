@@ -1,0 +1,57 @@
+/**
+ * The broker port. Delivery is at least once: a message is handed to a handler until
+ * the handler resolves (then its offset is committed) or throws a non-retriable
+ * error (then it goes to `<topic>.dlq` and is committed). A retriable error redelivers
+ * the same message after a backoff, holding its partition. Within a partition, order
+ * is kept; across topics and partitions there is none.
+ */
+import type { AnyTopic, OutMessage, TopicName } from '../topics.ts';
+
+export interface Delivery {
+  topic: TopicName;
+  partition: number;
+  offset: number;
+  key: string;
+  /** The raw decoded JSON; the consumer validates it against the topic's schema. */
+  value: unknown;
+  headers: Record<string, string>;
+  /** 1 on first delivery to this group member; higher on redelivery after a retriable error. */
+  attempt: number;
+}
+
+export type Handler = (delivery: Delivery) => Promise<void>;
+
+export interface Subscription {
+  /** Stops taking new messages, lets in-flight handlers finish, leaves the group. */
+  close(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  group: string;
+  topics: readonly TopicName[];
+  handler: Handler;
+}
+
+export interface Broker {
+  /** Resolves once every message is durably accepted; rejects with a retriable error otherwise. */
+  publish(messages: readonly OutMessage[]): Promise<void>;
+  /**
+   * Joins a consumer group. Members of one group split the partitions so that the same
+   * partition number of every subscribed topic goes to the same member (co-partitioned).
+   */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Throws when the broker cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What a dead-lettered message carries in its headers, beside the original ones. */
+export const DlqHeaders = {
+  errorCode: 'x-error-code',
+  errorMessage: 'x-error-message',
+  sourceTopic: 'x-source-topic',
+  sourcePartition: 'x-source-partition',
+  sourceOffset: 'x-source-offset',
+} as const;
+
+export type { AnyTopic };

@@ -1,0 +1,94 @@
+/**
+ * The store port: counters, effect records, saga state, the deadline index and
+ * idempotency keys. Every method is atomic on its own. The memory adapter and the
+ * Redis adapter (Lua scripts) give the same answers; one contract suite runs on both.
+ */
+import type { Item, OrderView } from '../schemas.ts';
+import type { OutMessage } from '../topics.ts';
+
+export interface Product { productId: string; stock: number; price: number }
+export interface User { userId: string; balance: number }
+
+export type StockRefusal = 'OUT_OF_STOCK' | 'UNKNOWN_PRODUCT' | 'CANCELLED';
+export type PaymentRefusal = 'UNKNOWN_USER' | 'INSUFFICIENT_BALANCE' | 'LIMIT_EXCEEDED' | 'CANCELLED';
+
+/**
+ * Effect outcomes are recorded with the orderId: a repeat returns the recorded outcome,
+ * refusals included. `CANCELLED` means an undo for this order came first (a tombstone).
+ */
+export type ReserveOutcome = { ok: true } | { ok: false; code: StockRefusal; message: string };
+export type ChargeOutcome = { ok: true } | { ok: false; code: PaymentRefusal; message: string };
+/** `undone` is true only for the call that actually gave something back. */
+export interface UndoOutcome { undone: boolean }
+
+/** The persisted saga: what the saga host loads, steps and writes back. */
+export interface SagaRecord {
+  version: number;
+  /** The machine's persisted snapshot (JSON), tagged with the machine version. */
+  snapshot: unknown;
+  /** Messages the last transition must send; re-sent until marked sent. */
+  outbox: OutMessage[];
+  outboxSent: boolean;
+}
+
+export interface SagaWrite {
+  snapshot: unknown;
+  outbox: OutMessage[];
+  view: OrderView;
+  /** Absolute ms of the next deadline (step timeout or compensation retry), or null. */
+  wakeAt: number | null;
+  /** Terminal orders get their retention clock started and lose their index entry. */
+  terminal: boolean;
+}
+
+export interface NewOrder {
+  orderId: string;
+  idempotency?: { key: string; bodyHash: string };
+  view: OrderView;
+  snapshot: unknown;
+  wakeAt: number;
+}
+
+export type CreateOutcome =
+  | { created: true }
+  | { created: false; orderId: string; sameBody: boolean };
+
+export type StatusListener = (view: OrderView) => void;
+
+export interface Store {
+  // catalogue and accounts (admin replaces wholesale)
+  putProduct(product: Product): Promise<void>;
+  getProducts(productIds: readonly string[]): Promise<(Product | null)[]>;
+  putUser(user: User): Promise<void>;
+  getUser(userId: string): Promise<User | null>;
+  /** Creates only what does not exist yet; returns how many were created. */
+  seed(products: readonly Product[], users: readonly User[]): Promise<number>;
+
+  // effects: idempotent by orderId, never below zero, within 2^53-1
+  reserve(orderId: string, items: readonly Item[]): Promise<ReserveOutcome>;
+  release(orderId: string): Promise<UndoOutcome>;
+  charge(orderId: string, userId: string, amount: number): Promise<ChargeOutcome>;
+  refund(orderId: string): Promise<UndoOutcome>;
+  /** Runs fn holding every named lock (taken in sorted order); LockNotAcquiredError if not won. */
+  withLocks<T>(resources: readonly string[], fn: () => Promise<T>): Promise<T>;
+
+  // orders and sagas
+  /** Idempotency-key claim, order view, PENDING snapshot and deadline in one atomic write. */
+  createOrder(order: NewOrder): Promise<CreateOutcome>;
+  getOrder(orderId: string): Promise<OrderView | null>;
+  loadSaga(orderId: string): Promise<SagaRecord | null>;
+  /** Compare-and-set on version: writes snapshot, outbox, view and index entry, or returns false. */
+  commitSaga(orderId: string, expectedVersion: number, write: SagaWrite): Promise<boolean>;
+  /** Marks the outbox of that version sent; a no-op if the saga has moved on. */
+  markOutboxSent(orderId: string, version: number): Promise<void>;
+  /**
+   * Leases up to `limit` index entries due at `now` by moving their score to
+   * `now + leaseMs` (never removing them) and returns their orderIds.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<string[]>;
+  /** Calls listener on every view change of that order until the returned function is called. */
+  watch(orderId: string, listener: StatusListener): Promise<() => void>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,74 @@
+/**
+ * Deadlines don't wait for messages (DESIGN rule 7). The sweeper leases due entries of
+ * the store's deadline index (bumping their score, never removing them) and sends each
+ * a TIMEOUT through the host's compare-and-set path, so a deadline fires once and a
+ * sweeper that dies mid-way only delays it by the lease.
+ */
+import type { Clock } from '../clock.ts';
+import { errorCode } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../ports/store.ts';
+import type { SagaHost } from './host.ts';
+
+export interface SweeperOptions {
+  store: Store;
+  host: Pick<SagaHost, 'timeout'>;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** How long a claimed entry is ours before another sweeper may take it. */
+  leaseMs: number;
+  batch?: number;
+}
+
+export function createSweeper(opts: SweeperOptions) {
+  const batch = opts.batch ?? 200;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<number> | null = null;
+
+  /** Fires every entry due now; returns how many it fired. */
+  async function tick(): Promise<number> {
+    let fired = 0;
+    for (;;) {
+      const now = opts.clock.now();
+      const due = await opts.store.claimDue(now, batch, opts.leaseMs);
+      await Promise.all(
+        due.map((orderId) =>
+          opts.host.timeout(orderId, now).then(
+            () => opts.metrics.deadlinesFired.inc(),
+            (err: unknown) => opts.logger.warn({ orderId, code: errorCode(err), err }, 'deadline not handled; retried after the lease'),
+          ),
+        ),
+      );
+      fired += due.length;
+      if (due.length < batch) return fired;
+    }
+  }
+
+  return {
+    tick,
+    start(intervalMs: number): void {
+      if (timer) return;
+      timer = setInterval(() => {
+        if (running) return;
+        running = tick()
+          .catch((err: unknown) => {
+            opts.logger.warn({ code: errorCode(err), err }, 'sweep failed; next tick retries');
+            return 0;
+          })
+          .finally(() => {
+            running = null;
+          });
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
+}
+
+export type Sweeper = ReturnType<typeof createSweeper>;

@@ -1,0 +1,89 @@
+/**
+ * The one place a topic name is written. Code refers to `Topics.*`, so a misspelled
+ * topic (the seed's `order.cencel`) cannot compile. Every payload carries `v`.
+ */
+import { z } from 'zod';
+import { Amount, Id, Items, Reason } from './schemas.ts';
+
+export const SCHEMA_VERSION = 1 as const;
+const v = z.literal(SCHEMA_VERSION);
+
+const StockRefusalCode = z.enum(['OUT_OF_STOCK', 'UNKNOWN_PRODUCT', 'CANCELLED']);
+const PaymentRefusalCode = z.enum(['UNKNOWN_USER', 'INSUFFICIENT_BALANCE', 'LIMIT_EXCEEDED', 'CANCELLED']);
+
+export const TopicSchemas = {
+  'order.start': z.object({ v, orderId: Id, userId: Id, items: Items }),
+  'stock.success': z.object({ v, orderId: Id, items: Items }),
+  'stock.failed': z.object({ v, orderId: Id, code: StockRefusalCode, message: z.string() }),
+  'stock.rollback': z.object({ v, orderId: Id }),
+  'stock.released': z.object({ v, orderId: Id }),
+  'payment.request': z.object({ v, orderId: Id, userId: Id, amount: Amount }),
+  'payment.success': z.object({ v, orderId: Id }),
+  'payment.failed': z.object({ v, orderId: Id, code: PaymentRefusalCode, message: z.string() }),
+  'payment.refund': z.object({ v, orderId: Id, userId: Id }),
+  'payment.refunded': z.object({ v, orderId: Id }),
+  'order.completed': z.object({ v, orderId: Id, userId: Id, totalPrice: Amount }),
+  'order.cancel': z.object({ v, orderId: Id, userId: Id, status: z.enum(['CANCELLED', 'REJECTED']), reason: Reason }),
+} as const;
+
+export type TopicName = keyof typeof TopicSchemas;
+export type Payload<T extends TopicName> = z.infer<(typeof TopicSchemas)[T]>;
+/** What a producer supplies: the payload without its version, which `message()` adds. */
+export type Body<T extends TopicName> = Omit<Payload<T>, 'v'>;
+
+export const Topics = {
+  orderStart: 'order.start',
+  stockSuccess: 'stock.success',
+  stockFailed: 'stock.failed',
+  stockRollback: 'stock.rollback',
+  stockReleased: 'stock.released',
+  paymentRequest: 'payment.request',
+  paymentSuccess: 'payment.success',
+  paymentFailed: 'payment.failed',
+  paymentRefund: 'payment.refund',
+  paymentRefunded: 'payment.refunded',
+  orderCompleted: 'order.completed',
+  orderCancel: 'order.cancel',
+} as const satisfies Record<string, TopicName>;
+
+export const AllTopics = Object.values(Topics) as TopicName[];
+
+/** Dead-letter topic of a topic. DLQ names are derived, never written by hand. */
+export type DlqName = `${TopicName}.dlq`;
+export const dlqOf = (topic: TopicName): DlqName => `${topic}.dlq`;
+export type AnyTopic = TopicName | DlqName;
+
+/** Consumer groups per role; KAFKA_GROUP_PREFIX is prepended by the launcher. */
+export const Groups = {
+  stock: 'stock-service',
+  order: 'order-service',
+  payment: 'payment-service',
+} as const;
+
+/** What each role consumes. The saga's inputs must be co-partitioned (DESIGN rule 5). */
+export const Subscriptions = {
+  stock: [Topics.orderStart, Topics.stockRollback],
+  order: [
+    Topics.orderStart,
+    Topics.stockSuccess,
+    Topics.stockFailed,
+    Topics.stockReleased,
+    Topics.paymentSuccess,
+    Topics.paymentFailed,
+    Topics.paymentRefunded,
+  ],
+  payment: [Topics.paymentRequest, Topics.paymentRefund],
+} as const satisfies Record<keyof typeof Groups, readonly TopicName[]>;
+
+export interface OutMessage<T extends TopicName = TopicName> {
+  topic: T;
+  key: string;
+  value: Payload<T>;
+  headers?: Record<string, string>;
+}
+
+/** Builds a message keyed by orderId with the current schema version. */
+export function message<T extends TopicName>(topic: T, body: Body<T> & { orderId: string }, headers?: Record<string, string>): OutMessage<T> {
+  const value = { v: SCHEMA_VERSION, ...body } as Payload<T>;
+  return headers ? { topic, key: body.orderId, value, headers } : { topic, key: body.orderId, value };
+}

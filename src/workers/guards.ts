@@ -1,0 +1,13 @@
+import { UnknownOrderError } from '../errors.ts';
+import type { Store } from '../ports/store.ts';
+
+/**
+ * A command for an orderId with no record is refused (DLQ): effect records outlive order
+ * records, so an old redelivery can never act twice (DESIGN rule 8).
+ */
+export async function requireOrder(store: Store, orderId: string): Promise<void> {
+  if (!(await store.getOrder(orderId))) throw new UnknownOrderError(orderId);
+}
+
+export const productLock = (productId: string): string => `p:${productId}`;
+export const userLock = (userId: string): string => `u:${userId}`;

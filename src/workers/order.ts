@@ -1,0 +1,54 @@
+/**
+ * The order worker: hosts the sagas (consumes every saga input topic in one
+ * co-partitioned group) and runs the deadline sweeper.
+ */
+import { dispatch } from '../messaging/consumer.ts';
+import { createSagaHost, type SagaHost } from '../saga/host.ts';
+import { createSweeper, type Sweeper } from '../saga/sweeper.ts';
+import { Subscriptions, Topics } from '../topics.ts';
+import type { WorkerDeps } from './deps.ts';
+
+export interface OrderWorkerOptions extends WorkerDeps {
+  casAttempts: number;
+  sweepIntervalMs: number;
+  leaseMs: number;
+  crashAfterSnapshot?: () => boolean;
+  /** false leaves the sweeper to the caller (tests tick it with a manual clock). */
+  autoSweep?: boolean;
+}
+
+export interface OrderWorker {
+  host: SagaHost;
+  sweeper: Sweeper;
+  close(): Promise<void>;
+}
+
+export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderWorker> {
+  const host = createSagaHost(opts);
+  const sweeper = createSweeper({ ...opts, host });
+  const subscription = await opts.broker.subscribe({
+    group: opts.group,
+    topics: Subscriptions.order,
+    handler: dispatch(
+      {
+        [Topics.orderStart]: (p) => host.orderStart(p),
+        [Topics.stockSuccess]: (p) => host.stockSuccess(p),
+        [Topics.stockFailed]: (p) => host.stockFailed(p),
+        [Topics.stockReleased]: (p) => host.stockReleased(p),
+        [Topics.paymentSuccess]: (p) => host.paymentSuccess(p),
+        [Topics.paymentFailed]: (p) => host.paymentFailed(p),
+        [Topics.paymentRefunded]: (p) => host.paymentRefunded(p),
+      },
+      opts,
+    ),
+  });
+  if (opts.autoSweep !== false) sweeper.start(opts.sweepIntervalMs);
+  return {
+    host,
+    sweeper,
+    async close() {
+      await sweeper.stop();
+      await subscription.close();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The stock worker: reserve on order.start, release on stock.rollback. Both are
+ * idempotent by orderId in the store; a redelivered command repeats its recorded reply.
+ */
+import { dispatch } from '../messaging/consumer.ts';
+import type { Subscription } from '../ports/broker.ts';
+import { message, Subscriptions, Topics } from '../topics.ts';
+import { productLock, requireOrder } from './guards.ts';
+import type { WorkerDeps } from './deps.ts';
+
+export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> {
+  const { store, broker } = deps;
+  return broker.subscribe({
+    group: deps.group,
+    topics: Subscriptions.stock,
+    handler: dispatch(
+      {
+        [Topics.orderStart]: async ({ orderId, items }) => {
+          await requireOrder(store, orderId);
+          const outcome = await store.withLocks(
+            items.map((i) => productLock(i.productId)),
+            () => store.reserve(orderId, items),
+          );
+          await broker.publish([
+            outcome.ok
+              ? message(Topics.stockSuccess, { orderId, items })
+              : message(Topics.stockFailed, { orderId, code: outcome.code, message: outcome.message }),
+          ]);
+        },
+        [Topics.stockRollback]: async ({ orderId }) => {
+          await requireOrder(store, orderId);
+          await store.release(orderId);
+          await broker.publish([message(Topics.stockReleased, { orderId })]);
+        },
+      },
+      deps,
+    ),
+  });
+}
