@@ -21,6 +21,8 @@ export interface Config {
   redisUrl: string;
   redlockUrls: string[];
   port: number;
+  /** Address the HTTP server binds; not in the contract (containers set 0.0.0.0). */
+  host: string;
   metricsPort: number;
   topicPrefix: string;
   keyPrefix: string;
@@ -93,6 +95,11 @@ function redisUrls(env: Env, name: string, def: string): string[] {
   return list;
 }
 
+function hostName(env: Env, name: string, def: string): string {
+  const raw = read(env, name) ?? def;
+  return /^([A-Za-z0-9.-]+|[0-9a-fA-F:]+)$/.test(raw) ? raw : fail(name, raw, 'a host name or IP address');
+}
+
 function prefix(env: Env, name: string): string {
   const raw = read(env, name) ?? '';
   return /^[A-Za-z0-9_.:-]{0,64}$/.test(raw) ? raw : fail(name, raw, 'at most 64 of A-Z a-z 0-9 _ . : -');
@@ -127,6 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl,
     redlockUrls: redisUrls(env, 'REDLOCK_URLS', redisUrl),
     port: int(env, 'PORT', 3000, 0, 65535),
+    host: hostName(env, 'HOST', '127.0.0.1'),
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
     topicPrefix: prefix(env, 'TOPIC_PREFIX'),
     keyPrefix: prefix(env, 'KEY_PREFIX'),

@@ -5,20 +5,26 @@ export interface BackoffPolicy {
   factor: number;
 }
 
-export const Backoff = {
+export interface BackoffProfile {
+  redelivery: BackoffPolicy;
+  compensation: BackoffPolicy;
+  casAttempts: number;
+}
+
+export const Backoff: BackoffProfile = {
   /** Redelivery of a message whose handler failed retriably. */
   redelivery: { initialMs: 50, maxMs: 5_000, factor: 2 },
   /** Re-sending undos while COMPENSATING waits for confirmations. */
   compensation: { initialMs: 1_000, maxMs: 30_000, factor: 2 },
   /** Compare-and-set conflicts inside one handler before giving the message back. */
   casAttempts: 5,
-} as const;
+};
 
-export const FastBackoff = {
+export const FastBackoff: BackoffProfile = {
   redelivery: { initialMs: 1, maxMs: 10, factor: 2 },
   compensation: { initialMs: 50, maxMs: 200, factor: 2 },
   casAttempts: 5,
-} as const;
+};
 
 /** Delay before attempt n+1 (n counts from 1), capped; deterministic (no jitter) so tests can predict it. */
 export function backoffDelay(policy: BackoffPolicy, attempt: number): number {

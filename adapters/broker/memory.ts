@@ -1,0 +1,2 @@
+/** The in-process broker; it lives in ./memory/ (one file per part), this is its entry point. */
+export * from './memory/index.ts';

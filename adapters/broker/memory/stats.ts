@@ -1,0 +1,29 @@
+/** What the broker did, for tests and the load report: faults are counted apart from real outcomes. */
+export interface MemoryBrokerStats {
+  published: number;
+  delivered: number;
+  committed: number;
+  /** Retriable handler failures (each one redelivers later). */
+  retried: number;
+  deadLettered: number;
+  /** Commits skipped by the `dup` fault. */
+  duplicated: number;
+  /** Commits skipped by the `crash` fault. */
+  crashed: number;
+  /** Ready lanes passed over by the `reorder` fault. */
+  reordered: number;
+  /** Publishes rejected by the `pubfail` fault. */
+  publishFailed: number;
+}
+
+export const emptyStats = (): MemoryBrokerStats => ({
+  published: 0,
+  delivered: 0,
+  committed: 0,
+  retried: 0,
+  deadLettered: 0,
+  duplicated: 0,
+  crashed: 0,
+  reordered: 0,
+  publishFailed: 0,
+});

@@ -1,0 +1,148 @@
+/**
+ * Everything the memory store holds, and its retention. Records that expire are found
+ * through the lookups here, which treat a record past its time as gone (and free it on
+ * the spot), so an unswept record is never visible. Each call also frees a bounded
+ * batch of expired records, oldest first: memory per finished order is bounded without
+ * any call paying for a million expiries at once (Redis does the same: lazy on access,
+ * plus an active sweep).
+ */
+import type { Clock } from '../../../src/clock.ts';
+import type { PaymentRefusal, Product, StockRefusal, User } from '../../../src/ports/store.ts';
+import type { Item } from '../../../src/schemas.ts';
+import { KeyedMinHeap } from './keyed-heap.ts';
+
+/** Values are kept as JSON text, as Redis keeps them: nothing a caller holds can alias them. */
+export interface OrderRow {
+  version: number;
+  snapshot: string;
+  outbox: string;
+  outboxSent: boolean;
+  view: string;
+  idempotencyKey: string | undefined;
+}
+
+export interface KeyClaim {
+  orderId: string;
+  bodyHash: string;
+}
+
+export type StockRecord =
+  | { kind: 'reserved'; items: Item[]; released: boolean }
+  | { kind: 'refused'; code: Exclude<StockRefusal, 'CANCELLED'>; message: string; items: Item[] }
+  | { kind: 'tombstone' };
+
+export type PaymentRecord =
+  | { kind: 'charged'; userId: string; amount: number; refunded: boolean }
+  | { kind: 'refused'; code: Exclude<PaymentRefusal, 'CANCELLED'>; message: string; userId: string; amount: number }
+  | { kind: 'tombstone' };
+
+/** How many expired records one call frees at most; more than any call creates (<= 1). */
+const SWEEP_BATCH = 100;
+
+// Expiry keys name what expires: an order (row, view and idempotency key together), or
+// one of its two effect records.
+const orderKey = (orderId: string): string => `o:${orderId}`;
+const stockKey = (orderId: string): string => `s:${orderId}`;
+const paymentKey = (orderId: string): string => `p:${orderId}`;
+
+export class MemoryState {
+  readonly products = new Map<string, Product>();
+  readonly users = new Map<string, User>();
+  readonly orders = new Map<string, OrderRow>();
+  readonly keys = new Map<string, KeyClaim>();
+  readonly stock = new Map<string, StockRecord>();
+  readonly payments = new Map<string, PaymentRecord>();
+  /** The deadline index: orderId -> wakeAt (or lease end). */
+  readonly deadlines = new KeyedMinHeap();
+  private readonly expiries = new KeyedMinHeap();
+  /** The time of the current call, read once so one call sees one instant. */
+  private at: number;
+
+  constructor(
+    private readonly clock: Clock,
+    readonly orderRetentionMs: number,
+    readonly effectRetentionMs: number,
+  ) {
+    this.at = clock.now();
+  }
+
+  get now(): number {
+    return this.at;
+  }
+
+  /** Starts a call: reads the clock and frees a batch of what has expired. */
+  begin(): void {
+    this.at = this.clock.now();
+    for (let i = 0; i < SWEEP_BATCH; i++) {
+      const next = this.expiries.peek();
+      if (next === undefined || next.score > this.at) return;
+      this.drop(next.key);
+    }
+  }
+
+  order(orderId: string): OrderRow | undefined {
+    this.dropIfDue(orderKey(orderId));
+    return this.orders.get(orderId);
+  }
+
+  /** A key claim lives exactly as long as its order. */
+  claim(key: string): KeyClaim | undefined {
+    const claim = this.keys.get(key);
+    if (claim !== undefined) this.dropIfDue(orderKey(claim.orderId));
+    return this.keys.get(key);
+  }
+
+  stockRecord(orderId: string): StockRecord | undefined {
+    this.dropIfDue(stockKey(orderId));
+    return this.stock.get(orderId);
+  }
+
+  paymentRecord(orderId: string): PaymentRecord | undefined {
+    this.dropIfDue(paymentKey(orderId));
+    return this.payments.get(orderId);
+  }
+
+  /** Effect records expire effectRetentionMs after their last write. */
+  writeStock(orderId: string, record: StockRecord): void {
+    this.stock.set(orderId, record);
+    this.expiries.set(stockKey(orderId), this.at + this.effectRetentionMs);
+  }
+
+  writePayment(orderId: string, record: PaymentRecord): void {
+    this.payments.set(orderId, record);
+    this.expiries.set(paymentKey(orderId), this.at + this.effectRetentionMs);
+  }
+
+  /** Starts (or restarts) a finished order's retention clock. */
+  retainOrder(orderId: string): void {
+    this.expiries.set(orderKey(orderId), this.at + this.orderRetentionMs);
+  }
+
+  private dropIfDue(key: string): void {
+    const at = this.expiries.score(key);
+    if (at !== undefined && at <= this.at) this.drop(key);
+  }
+
+  private drop(key: string): void {
+    this.expiries.delete(key);
+    const id = key.slice(2);
+    switch (key[0]) {
+      case 's':
+        this.stock.delete(id);
+        return;
+      case 'p':
+        this.payments.delete(id);
+        return;
+      case 'o': {
+        const row = this.orders.get(id);
+        this.orders.delete(id);
+        // A terminal order has no index entry, but a (mistaken) later non-terminal
+        // commit could have added one; it must not outlive the row.
+        this.deadlines.delete(id);
+        const claimed = row?.idempotencyKey;
+        if (claimed !== undefined && this.keys.get(claimed)?.orderId === id) this.keys.delete(claimed);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/** What the api role is built from: ports, time, observability and the few settings it reads. */
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Broker } from '../ports/broker.ts';
+import type { Store } from '../ports/store.ts';
+
+export interface ApiDeps {
+  store: Store;
+  broker: Broker;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+  /** POST /orders allowed per second per client address; 0 = off. */
+  rateLimitPerSec: number;
+  /** Bearer token for /admin/*; unset => /admin/* answers 403. */
+  adminToken: string | undefined;
+  stepTimeoutMs: number;
+  compensationRetry: { initialMs: number; maxMs: number };
+  /** Default crypto.randomUUID(). */
+  newOrderId?: () => string;
+  /** Extra fields for /healthz. */
+  health?: () => Promise<Record<string, unknown>>;
+}
+
+export interface RouteOptions {
+  deps: ApiDeps;
+}

@@ -1,0 +1,141 @@
+/**
+ * The composition root: builds the adapters named by the config and starts the roles
+ * asked for, all against the same two ports. main.ts and the tests both start here.
+ */
+import type { FastifyInstance } from 'fastify';
+import { createMemoryBroker } from '../adapters/broker/memory.ts';
+import { createMemoryStore } from '../adapters/store/memory.ts';
+import { buildApi } from './api/app.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { demoProducts, demoUsers } from './demo.ts';
+import { ConfigError } from './errors.ts';
+import { silentLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import type { Broker, Subscription } from './ports/broker.ts';
+import type { Store } from './ports/store.ts';
+import { seededRng } from './random.ts';
+import { Backoff, type BackoffProfile } from './retry.ts';
+import { Groups } from './topics.ts';
+import { startOrderWorker, type OrderWorker } from './workers/order.ts';
+import { startPaymentWorker } from './workers/payment.ts';
+import { startStockWorker } from './workers/stock.ts';
+
+export const Roles = ['api', 'stock', 'order', 'payment'] as const;
+export type Role = (typeof Roles)[number];
+
+export interface StartOptions {
+  config: Config;
+  roles: readonly Role[];
+  clock?: Clock;
+  logger?: Logger;
+  /** Injected adapters (tests share one broker and store between several systems). */
+  broker?: Broker;
+  store?: Store;
+  backoff?: BackoffProfile;
+  sweepIntervalMs?: number;
+  leaseMs?: number;
+  autoSweep?: boolean;
+  newOrderId?: () => string;
+  defaultMetrics?: boolean;
+}
+
+export interface System {
+  config: Config;
+  store: Store;
+  broker: Broker;
+  metrics: Metrics;
+  api: FastifyInstance | null;
+  order: OrderWorker | null;
+  close(): Promise<void>;
+}
+
+function createAdapters(config: Config, clock: Clock, backoff: BackoffProfile): { broker: Broker; store: Store } {
+  if (config.broker !== 'memory') {
+    throw new ConfigError('BROKER=kafka: the Kafka adapter is not part of this build yet; use BROKER=memory');
+  }
+  if (config.store !== 'memory') {
+    throw new ConfigError('STORE=redis: the Redis adapter is not part of this build yet; use STORE=memory');
+  }
+  const broker = createMemoryBroker({
+    partitions: config.kafkaPartitions,
+    faults: config.memoryFaults,
+    clock,
+    redelivery: backoff.redelivery,
+  });
+  const store = createMemoryStore({ clock, orderRetentionMs: config.orderRetentionMs });
+  return { broker, store };
+}
+
+export async function startSystem(opts: StartOptions): Promise<System> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? silentLogger;
+  const backoff = opts.backoff ?? Backoff;
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  const owned = opts.broker && opts.store ? null : createAdapters(config, clock, backoff);
+  const broker = opts.broker ?? owned!.broker;
+  const store = opts.store ?? owned!.store;
+  const roles = new Set(opts.roles);
+
+  if (config.seedDemo) await store.seed(demoProducts, demoUsers);
+
+  const base = { store, broker, clock, metrics };
+  const group = (name: string) => `${config.kafkaGroupPrefix}${name}`;
+  const subscriptions: Subscription[] = [];
+  let order: OrderWorker | null = null;
+  // Consumers join before the api accepts anything, so no order.start is published to a
+  // topic nobody listens to yet.
+  if (roles.has('stock')) {
+    subscriptions.push(await startStockWorker({ ...base, logger: logger.child({ role: 'stock' }), group: group(Groups.stock) }));
+  }
+  if (roles.has('payment')) {
+    subscriptions.push(await startPaymentWorker({ ...base, logger: logger.child({ role: 'payment' }), group: group(Groups.payment) }));
+  }
+  if (roles.has('order')) {
+    const faultRng = config.memoryFaults ? seededRng(config.memoryFaults.seed + 1) : null;
+    const crash = config.memoryFaults?.crash ?? 0;
+    order = await startOrderWorker({
+      ...base,
+      logger: logger.child({ role: 'order' }),
+      group: group(Groups.order),
+      casAttempts: backoff.casAttempts,
+      sweepIntervalMs: opts.sweepIntervalMs ?? Math.max(10, Math.min(250, Math.floor(config.stepTimeoutMs / 10))),
+      leaseMs: opts.leaseMs ?? Math.max(1_000, Math.min(config.stepTimeoutMs, 10_000)),
+      autoSweep: opts.autoSweep ?? true,
+      ...(faultRng && crash > 0 ? { crashAfterSnapshot: () => faultRng.chance(crash) } : {}),
+    });
+  }
+  const api = roles.has('api')
+    ? await buildApi({
+        store,
+        broker,
+        clock,
+        metrics,
+        logger: logger.child({ role: 'api' }),
+        rateLimitPerSec: config.rateLimitPerSec,
+        adminToken: config.adminToken,
+        stepTimeoutMs: config.stepTimeoutMs,
+        compensationRetry: backoff.compensation,
+        ...(opts.newOrderId ? { newOrderId: opts.newOrderId } : {}),
+      })
+    : null;
+
+  return {
+    config,
+    store,
+    broker,
+    metrics,
+    api,
+    order,
+    async close() {
+      await api?.close();
+      await order?.close();
+      await Promise.all(subscriptions.map((s) => s.close()));
+      if (owned) {
+        await owned.broker.close();
+        await owned.store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { apiHarness, postOrder, validOrder, type ApiHarness } from '../helpers/api-app.ts';
+
+let h: ApiHarness;
+afterEach(async () => h?.app.close());
+
+describe('GET /healthz', () => {
+  test('answers 200 with status ok and the extra fields while store and broker answer', async () => {
+    h = await apiHarness({ health: async () => ({ roles: ['api'], status: 'overridden?' }) });
+    const res = await h.app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { roles: ['api'], status: 'ok' });
+  });
+
+  for (const down of ['store', 'broker'] as const) {
+    test(`answers 503 when the ${down} cannot be reached`, async () => {
+      h = await apiHarness();
+      h[down].fail.ping = true;
+      const res = await h.app.inject({ method: 'GET', url: '/healthz' });
+      assert.equal(res.statusCode, 503);
+      assert.deepEqual(res.json(), { status: 'unavailable', error: `${down} unreachable` });
+    });
+  }
+});
+
+describe('GET /metrics', () => {
+  test('serves Prometheus text with orders accepted and requests by route template', async () => {
+    h = await apiHarness();
+    await postOrder(h.app, validOrder);
+    await h.app.inject({ method: 'GET', url: '/orders/o-1' });
+    await h.app.inject({ method: 'GET', url: '/nowhere' });
+    const res = await h.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], h.metrics.registry.contentType);
+    assert.match(res.body, /^orders_accepted_total 1$/m);
+    assert.match(res.body, /^http_requests_total\{route="\/orders",method="POST",code="202"\} 1$/m);
+    assert.match(res.body, /^http_requests_total\{route="\/orders\/:orderId",method="GET",code="200"\} 1$/m);
+    assert.match(res.body, /^http_requests_total\{route="unmatched",method="GET",code="404"\} 1$/m);
+  });
+});
+
+describe('rate limit', () => {
+  test('answers 429 with Retry-After over RATE_LIMIT_PER_SEC per address, and recovers when the clock moves 1 s', async () => {
+    h = await apiHarness({ rateLimitPerSec: 2 });
+    const from = (remoteAddress: string) =>
+      h.app.inject({ method: 'POST', url: '/orders', payload: validOrder, remoteAddress });
+    assert.equal((await from('10.0.0.1')).statusCode, 202);
+    assert.equal((await from('10.0.0.1')).statusCode, 202);
+    const over = await from('10.0.0.1');
+    assert.equal(over.statusCode, 429);
+    assert.deepEqual(over.json(), { error: 'rate limit exceeded' });
+    assert.equal(over.headers['retry-after'], '1');
+    assert.equal((await from('10.0.0.2')).statusCode, 202, 'another address has its own allowance');
+    assert.equal(h.store.orders.size, 3);
+
+    h.clock.advance(1000);
+    assert.equal((await from('10.0.0.1')).statusCode, 202);
+  });
+
+  test('does not limit other routes, and 0 turns it off', async () => {
+    h = await apiHarness({ rateLimitPerSec: 1 });
+    await postOrder(h.app, validOrder);
+    for (let i = 0; i < 3; i++) assert.equal((await h.app.inject({ method: 'GET', url: '/orders/o-1' })).statusCode, 200);
+    await h.app.close();
+
+    h = await apiHarness({ rateLimitPerSec: 0 });
+    for (let i = 0; i < 5; i++) assert.equal((await postOrder(h.app, validOrder)).statusCode, 202);
+  });
+});
+
+describe('errors', () => {
+  test('an unknown route answers 404 in the error shape', async () => {
+    h = await apiHarness();
+    const res = await h.app.inject({ method: 'GET', url: '/nowhere' });
+    assert.equal(res.statusCode, 404);
+    assert.deepEqual(res.json(), { error: 'not found' });
+  });
+
+  test('a 5xx hides what went wrong inside', async () => {
+    h = await apiHarness();
+    h.app.get('/boom', async () => {
+      throw new Error('password=hunter2 at db.internal:5432');
+    });
+    const res = await h.app.inject({ method: 'GET', url: '/boom' });
+    assert.equal(res.statusCode, 500);
+    assert.deepEqual(res.json(), { error: 'internal server error' });
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The black-box suite against `tsx src/main.ts all` on the embedded default, once clean
+ * and once with MEMORY_FAULTS on; plus the settings that need their own process.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Client, startProcess } from './client.ts';
+import { blackboxSuite } from './contract.suite.ts';
+
+const ADMIN_TOKEN = 'bb-secret';
+
+blackboxSuite('embedded', async () => {
+  const p = await startProcess({ ADMIN_TOKEN });
+  return { client: new Client(p.url, ADMIN_TOKEN), faulty: false, stop: async () => void (await p.stop()) };
+});
+
+blackboxSuite('embedded with MEMORY_FAULTS', async () => {
+  const p = await startProcess({
+    ADMIN_TOKEN,
+    MEMORY_FAULTS: 'dup=0.05,crash=0.02,reorder=0.2,pubfail=0.01,seed=7',
+    STEP_TIMEOUT_MS: '1500',
+  });
+  return { client: new Client(p.url, ADMIN_TOKEN), faulty: true, stop: async () => void (await p.stop()) };
+});
+
+describe('black box: settings with their own process', () => {
+  it('answers 403 on admin routes when no ADMIN_TOKEN is configured', async () => {
+    const p = await startProcess({ ADMIN_TOKEN: '' });
+    try {
+      const c = new Client(p.url, 'anything');
+      const res = await c.admin('/products/x', { stock: 1, price: 1 });
+      assert.equal(res.status, 403);
+      assert.equal(typeof res.body.error, 'string');
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('limits POST /orders per client per second with 429', async () => {
+    const p = await startProcess({ RATE_LIMIT_PER_SEC: '3' });
+    try {
+      const c = new Client(p.url);
+      const body = { userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] };
+      const codes = await Promise.all(Array.from({ length: 8 }, () => c.request('POST', '/orders', { body }).then((r) => r.status)));
+      assert.ok(codes.filter((s) => s === 202).length <= 6, `${codes}`); // at most two windows' worth
+      assert.ok(codes.includes(429), `${codes}`);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('serves the demo catalogue and stops cleanly on SIGTERM', async () => {
+    const p = await startProcess({});
+    const c = new Client(p.url);
+    assert.equal((await c.request('GET', '/products/p1')).status, 200);
+    assert.equal((await c.request('GET', '/users/u1')).status, 200);
+    assert.equal(await p.stop(), 0);
+  });
+});

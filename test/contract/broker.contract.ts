@@ -1,0 +1,235 @@
+/**
+ * What every Broker adapter must do, written against the port alone so the same suite
+ * runs on the memory adapter and on Kafka. Each test gets fresh group names and keys, so
+ * leftovers on a shared cluster are ignored; waits are on deliveries, never on time.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { BrokerUnavailableError, InvalidMessageError, StoreUnavailableError } from '../../src/errors.ts';
+import { DlqHeaders, type Broker, type Delivery, type Handler, type Subscription } from '../../src/ports/broker.ts';
+import { dlqOf, message, Topics, type OutMessage, type TopicName } from '../../src/topics.ts';
+import { deferred, nextTurn, Recorder, withTimeout } from '../helpers/wait.ts';
+
+export interface BrokerSubject {
+  broker: Broker;
+  /** Prefixes group names, to keep runs apart on a shared cluster. */
+  topicPrefix?: string;
+  cleanup(): Promise<void>;
+}
+
+interface Seen {
+  by: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string;
+  seq: number;
+  attempt: number;
+}
+
+const SEQ = 'x-seq';
+const T1 = Topics.stockRollback;
+const T2 = Topics.paymentSuccess;
+
+const seen = (by: string, d: Delivery): Seen => ({
+  by,
+  topic: d.topic,
+  partition: d.partition,
+  offset: d.offset,
+  key: d.key,
+  seq: Number(d.headers[SEQ]),
+  attempt: d.attempt,
+});
+
+export function brokerContract(name: string, make: () => Promise<BrokerSubject>): void {
+  describe(`Broker contract: ${name}`, () => {
+    const run = randomUUID().slice(0, 8);
+    let counter = 0;
+    let subject: BrokerSubject;
+    let broker: Broker;
+    let subscriptions: Subscription[];
+    let prefix: string;
+
+    beforeEach(async () => {
+      subject = await make();
+      broker = subject.broker;
+      subscriptions = [];
+      prefix = `${subject.topicPrefix ?? ''}contract-${run}-${++counter}`;
+    });
+
+    afterEach(async () => {
+      await Promise.all(subscriptions.map((s) => s.close()));
+      await subject.cleanup();
+    });
+
+    const group = (label: string): string => `${prefix}-${label}`;
+    const key = (label: string | number): string => `${prefix}-k${label}`;
+    const msg = (topic: typeof T1 | typeof T2, k: string, seq: number): OutMessage => message(topic, { orderId: k }, { [SEQ]: String(seq) });
+
+    /** Subscribes and records this test's deliveries; `act` runs first and may throw. */
+    async function consume(label: string, topics: readonly TopicName[], rec: Recorder<Seen>, act?: (d: Delivery) => Promise<void>, groupName = group(label)) {
+      const handler: Handler = async (d) => {
+        if (!d.key.startsWith(prefix)) return;
+        rec.push(seen(label, d));
+        await act?.(d);
+      };
+      const sub = await broker.subscribe({ group: groupName, topics, handler });
+      subscriptions.push(sub);
+      return sub;
+    }
+
+    it('keeps the order of messages with the same key', async () => {
+      const rec = new Recorder<Seen>();
+      await consume('ordered', [T1], rec);
+      const keys = [0, 1, 2, 3].map(key);
+      for (let seq = 0; seq < 25; seq++) {
+        // Single publishes and batches both, interleaving the keys.
+        if (seq % 5 === 0) await broker.publish(keys.map((k) => msg(T1, k, seq)));
+        else for (const k of keys) await broker.publish([msg(T1, k, seq)]);
+      }
+      await rec.count(100, 'deliveries');
+      for (const k of keys) {
+        const order = rec.items.filter((s) => s.key === k).map((s) => s.seq);
+        assert.deepEqual(order, Array.from({ length: 25 }, (_, i) => i), `order of ${k}`);
+      }
+    });
+
+    it('delivers every message to every group', async () => {
+      const a = new Recorder<Seen>();
+      const b = new Recorder<Seen>();
+      await consume('a', [T1], a);
+      await consume('b', [T1], b);
+      const sent = Array.from({ length: 20 }, (_, i) => msg(T1, key(i % 10), i));
+      await broker.publish(sent);
+      await Promise.all([a.count(20, 'deliveries to group a'), b.count(20, 'deliveries to group b')]);
+      for (const rec of [a, b]) {
+        assert.deepEqual(rec.items.map((s) => s.seq).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+      }
+    });
+
+    it('redelivers a retriably failed message and holds its partition until it succeeds', async () => {
+      const rec = new Recorder<Seen>();
+      await consume('retry', [T1], rec, async (d) => {
+        if (Number(d.headers[SEQ]) === 0 && d.attempt <= 2) throw new StoreUnavailableError('store down (test)');
+      });
+      const k = key('retry');
+      await broker.publish([0, 1, 2, 3].map((seq) => msg(T1, k, seq)));
+      await rec.until((items) => items.some((s) => s.seq === 3), 'the last message');
+      assert.deepEqual(
+        rec.items.map((s) => [s.seq, s.attempt]),
+        [[0, 1], [0, 2], [0, 3], [1, 1], [2, 1], [3, 1]],
+      );
+      const firstOffsets = new Set(rec.items.filter((s) => s.seq === 0).map((s) => s.offset));
+      assert.equal(firstOffsets.size, 1, 'the same message each time');
+    });
+
+    it('dead-letters a non-retriably failed message with its error code and moves on', async () => {
+      const main = new Recorder<Seen>();
+      const dead = new Recorder<Delivery>();
+      await consume('main', [T1], main, async (d) => {
+        if (Number(d.headers[SEQ]) === 0) throw new InvalidMessageError('bad payload (test)');
+      });
+      // The port types topics as TopicName; a DLQ is consumed only by operators' tools, hence the cast.
+      const dlq = dlqOf(T1) as unknown as TopicName;
+      const dlqSub = await broker.subscribe({
+        group: group('ops'),
+        topics: [dlq],
+        handler: async (d) => {
+          if (d.key.startsWith(prefix)) dead.push(d);
+        },
+      });
+      subscriptions.push(dlqSub);
+      const k = key('dlq');
+      await broker.publish([msg(T1, k, 0), msg(T1, k, 1)]);
+      await main.until((items) => items.some((s) => s.seq === 1), 'the message after the refused one');
+      const [letter] = await dead.count(1, 'dead letters');
+      assert.deepEqual(main.items.map((s) => [s.seq, s.attempt]), [[0, 1], [1, 1]], 'refused once, never retried');
+      const refused = main.items[0]!;
+      assert.ok(letter);
+      assert.equal(letter.topic, dlqOf(T1));
+      assert.equal(letter.key, k);
+      assert.deepEqual(letter.value, { v: 1, orderId: k });
+      assert.equal(letter.headers[SEQ], '0', 'original headers kept');
+      assert.equal(letter.headers[DlqHeaders.errorCode], 'INVALID_MESSAGE');
+      assert.equal(letter.headers[DlqHeaders.errorMessage], 'bad payload (test)');
+      assert.equal(letter.headers[DlqHeaders.sourceTopic], T1);
+      assert.equal(letter.headers[DlqHeaders.sourcePartition], String(refused.partition));
+      assert.equal(letter.headers[DlqHeaders.sourceOffset], String(refused.offset));
+    });
+
+    it('splits partitions between members co-partitioned, each message to one member', async () => {
+      const rec = new Recorder<Seen>();
+      const shared = group('split');
+      await consume('m1', [T1, T2], rec, undefined, shared);
+      await consume('m2', [T1, T2], rec, undefined, shared);
+      const keys = Array.from({ length: 30 }, (_, i) => key(i));
+      await broker.publish(keys.flatMap((k, i) => [msg(T1, k, i), msg(T2, k, i)]));
+      await rec.count(60, 'deliveries');
+      const byPlace = new Map<string, string[]>();
+      for (const s of rec.items) byPlace.set(`${s.topic}/${s.key}`, [...(byPlace.get(`${s.topic}/${s.key}`) ?? []), s.by]);
+      assert.equal(byPlace.size, 60, 'every message seen');
+      for (const [place, members] of byPlace) assert.equal(members.length, 1, `${place} seen once, by ${members.join(',')}`);
+      for (const k of keys) {
+        assert.equal(byPlace.get(`${T1}/${k}`)?.[0], byPlace.get(`${T2}/${k}`)?.[0], `one member has both topics of ${k}`);
+      }
+      const ownerOfPartition = new Map<number, string>();
+      for (const s of rec.items) {
+        assert.equal(ownerOfPartition.get(s.partition) ?? s.by, s.by, `partition ${s.partition} has one owner across topics`);
+        ownerOfPartition.set(s.partition, s.by);
+      }
+      if (ownerOfPartition.size > 1) assert.equal(new Set(ownerOfPartition.values()).size, 2, 'both members got partitions');
+    });
+
+    it('close() lets an in-flight handler finish first', async () => {
+      const started = deferred();
+      const gate = deferred();
+      const events: string[] = [];
+      await consume('closing', [T1], new Recorder<Seen>(), async () => {
+        started.resolve();
+        await gate.promise;
+        events.push('handler finished');
+      });
+      await broker.publish([msg(T1, key('closing'), 0)]);
+      await withTimeout(started.promise, 'the handler to start');
+      const closing = broker.close().then(() => events.push('broker closed'));
+      await nextTurn();
+      events.push('gate opened');
+      gate.resolve();
+      await withTimeout(closing, 'close() to resolve');
+      assert.deepEqual(events, ['gate opened', 'handler finished', 'broker closed']);
+    });
+
+    it('Subscription.close() lets its in-flight handler finish first', async () => {
+      const started = deferred();
+      const gate = deferred();
+      const events: string[] = [];
+      const sub = await consume('leaving', [T1], new Recorder<Seen>(), async () => {
+        started.resolve();
+        await gate.promise;
+        events.push('handler finished');
+      });
+      await broker.publish([msg(T1, key('leaving'), 0)]);
+      await withTimeout(started.promise, 'the handler to start');
+      const leaving = sub.close().then(() => events.push('left'));
+      await nextTurn();
+      events.push('gate opened');
+      gate.resolve();
+      await withTimeout(leaving, 'Subscription.close() to resolve');
+      assert.deepEqual(events, ['gate opened', 'handler finished', 'left']);
+    });
+
+    it('answers ping while open, and refuses publish and ping with a retriable error once closed', async () => {
+      await broker.ping();
+      await broker.close();
+      const retriableUnavailable = (err: unknown): boolean => {
+        assert.ok(err instanceof BrokerUnavailableError);
+        assert.equal(err.code, 'BROKER_UNAVAILABLE');
+        assert.equal(err.retriable, true);
+        return true;
+      };
+      await assert.rejects(broker.publish([msg(T1, key('late'), 0)]), retriableUnavailable);
+      await assert.rejects(broker.ping(), retriableUnavailable);
+    });
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * A deterministic system for saga tests: the memory broker in manual mode (a seeded
+ * scheduler decides every delivery), the memory store, a manual clock, fast backoff and
+ * the sweeper ticked by the test. `settle()` runs it until every order is terminal.
+ */
+import { createMemoryBroker, type MemoryBroker } from '../../adapters/broker/memory.ts';
+import { createMemoryStore, type MemoryStore } from '../../adapters/store/memory.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { loadConfig, type MemoryFaults } from '../../src/config.ts';
+import type { Broker, Handler } from '../../src/ports/broker.ts';
+import type { Product, User } from '../../src/ports/store.ts';
+import { FastBackoff } from '../../src/retry.ts';
+import { newOrderSaga } from '../../src/saga/snapshot.ts';
+import { isTerminal, type Item, type OrderView } from '../../src/schemas.ts';
+import { startSystem, type Role, type System } from '../../src/system.ts';
+import { message, Topics } from '../../src/topics.ts';
+
+export interface HarnessOptions {
+  seed?: number;
+  faults?: Partial<MemoryFaults>;
+  stepTimeoutMs?: number;
+  roles?: Role[];
+  /** Runs before each delivery: lets a test interleave sweeper ticks and clock moves with message handling. */
+  beforeDelivery?: (h: Harness) => Promise<void>;
+}
+
+export interface Harness {
+  clock: ManualClock;
+  broker: MemoryBroker;
+  store: MemoryStore;
+  system: System;
+  stepTimeoutMs: number;
+  seed: number;
+  placeOrder(userId: string, items: Item[], opts?: { publish?: boolean }): Promise<string>;
+  /** Delivers everything, moves time past deadlines and sweeps, until all orders are terminal. */
+  settle(maxRounds?: number): Promise<void>;
+  views(): Promise<OrderView[]>;
+  orderIds: string[];
+  close(): Promise<void>;
+}
+
+/** Wraps a broker so a hook runs before every delivery (in the scheduler's order). */
+function interleaving(broker: Broker, before: () => Promise<void>): Broker {
+  return {
+    ...broker,
+    publish: (m) => broker.publish(m),
+    ping: () => broker.ping(),
+    close: () => broker.close(),
+    subscribe: (o) => {
+      const handler: Handler = async (d) => {
+        await before();
+        await o.handler(d);
+      };
+      return broker.subscribe({ ...o, handler });
+    },
+  };
+}
+
+export async function createHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const seed = opts.seed ?? 1;
+  const stepTimeoutMs = opts.stepTimeoutMs ?? 1_000;
+  const clock = new ManualClock();
+  const faults: MemoryFaults = { dup: 0, crash: 0, reorder: 0, pubfail: 0, seed, ...opts.faults };
+  const broker = createMemoryBroker({ mode: 'manual', faults, seed, clock, redelivery: FastBackoff.redelivery, partitions: 4 });
+  const store = createMemoryStore({ clock, orderRetentionMs: 10 * 60_000 });
+  const config = {
+    ...loadConfig({}),
+    stepTimeoutMs,
+    seedDemo: false,
+    memoryFaults: faults,
+  };
+  const orderIds: string[] = [];
+  let counter = 0;
+  // eslint-disable-next-line prefer-const
+  let h: Harness;
+  const hooked = opts.beforeDelivery ? interleaving(broker, () => opts.beforeDelivery!(h)) : broker;
+  const system = await startSystem({
+    config,
+    roles: opts.roles ?? ['stock', 'order', 'payment'],
+    clock,
+    broker: hooked,
+    store,
+    backoff: FastBackoff,
+    autoSweep: false,
+    leaseMs: stepTimeoutMs,
+  });
+
+  h = {
+    clock,
+    broker,
+    store,
+    system,
+    stepTimeoutMs,
+    seed,
+    orderIds,
+    /** Does what the api does: one atomic write, then the publish. */
+    async placeOrder(userId, items, o = {}) {
+      const orderId = `o-${seed}-${++counter}`;
+      const created = newOrderSaga({
+        orderId,
+        userId,
+        items,
+        createdAt: clock.now(),
+        stepTimeoutMs,
+        compensationRetry: FastBackoff.compensation,
+      });
+      await store.createOrder({ orderId, view: created.view, snapshot: created.snapshot, wakeAt: created.wakeAt });
+      orderIds.push(orderId);
+      if (o.publish !== false) {
+        await broker.publish([message(Topics.orderStart, { orderId, userId, items })]).catch(() => {
+          // the api answers 503 with the orderId; the PENDING deadline ends the order
+        });
+      }
+      return orderId;
+    },
+    async settle(maxRounds = 200) {
+      for (let round = 0; round < maxRounds; round++) {
+        await broker.drain();
+        const views = await h.views();
+        if (views.every((v) => isTerminal(v.status))) return;
+        clock.advance(stepTimeoutMs);
+        await system.order!.sweeper.tick();
+      }
+      const stuck = (await h.views()).filter((v) => !isTerminal(v.status)).map((v) => `${v.orderId}:${v.status}`);
+      throw new Error(`seed ${seed}: orders not terminal after ${maxRounds} rounds: ${stuck.slice(0, 10).join(', ')}`);
+    },
+    async views() {
+      const all = await Promise.all(orderIds.map((id) => store.getOrder(id)));
+      return all.filter((v): v is OrderView => v !== null);
+    },
+    async close() {
+      await system.close();
+      await broker.close();
+      await store.close();
+    },
+  };
+  return h;
+}
+
+/**
+ * The invariants of CONTRACT.md, exactly: every order terminal; for every product, final
+ * stock = initial - quantities of COMPLETED orders; for every user, final balance =
+ * initial - totalPrice of COMPLETED orders; nothing below zero. Returns the broken ones.
+ */
+export async function checkInvariants(h: Harness, products: Product[], users: User[]): Promise<string[]> {
+  const problems: string[] = [];
+  const views = await h.views();
+  if (views.length !== h.orderIds.length) problems.push(`${h.orderIds.length - views.length} orders have no record`);
+  const sold = new Map<string, number>();
+  const spent = new Map<string, number>();
+  for (const v of views) {
+    if (!isTerminal(v.status)) problems.push(`${v.orderId} is ${v.status}`);
+    if (v.status === 'COMPLETED') {
+      for (const i of v.items) sold.set(i.productId, (sold.get(i.productId) ?? 0) + i.quantity);
+      spent.set(v.userId, (spent.get(v.userId) ?? 0) + (v.totalPrice ?? NaN));
+    } else if (v.status !== 'PENDING' && !v.reason) {
+      problems.push(`${v.orderId} is ${v.status} without a reason`);
+    }
+  }
+  const finalProducts = await h.store.getProducts(products.map((p) => p.productId));
+  products.forEach((p, i) => {
+    const expected = p.stock - (sold.get(p.productId) ?? 0);
+    const actual = finalProducts[i]?.stock;
+    if (actual !== expected) problems.push(`product ${p.productId}: stock ${actual}, expected ${expected}`);
+  });
+  for (const u of users) {
+    const expected = u.balance - (spent.get(u.userId) ?? 0);
+    const actual = (await h.store.getUser(u.userId))?.balance;
+    if (actual !== expected) problems.push(`user ${u.userId}: balance ${actual}, expected ${expected}`);
+  }
+  return problems;
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+describe('config', () => {
+  it('has the contract’s defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.broker, 'memory');
+    assert.equal(c.store, 'memory');
+    assert.deepEqual(c.kafkaBrokers, ['127.0.0.1:9092']);
+    assert.equal(c.kafkaPartitions, 6);
+    assert.equal(c.kafkaGroupPrefix, '');
+    assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
+    assert.deepEqual(c.redlockUrls, ['redis://127.0.0.1:6379']);
+    assert.equal(c.port, 3000);
+    assert.equal(c.metricsPort, 9464);
+    assert.equal(c.topicPrefix, '');
+    assert.equal(c.keyPrefix, '');
+    assert.equal(c.rateLimitPerSec, 0);
+    assert.equal(c.adminToken, undefined);
+    assert.equal(c.stepTimeoutMs, 30_000);
+    assert.equal(c.orderRetentionMs, 604_800_000);
+    assert.equal(c.seedDemo, true, 'embedded default seeds the demo');
+    assert.equal(c.memoryFaults, null);
+    assert.equal(c.inspect, false);
+    assert.equal(c.logLevel, 'info');
+  });
+
+  it('seeds the demo only on the embedded default unless told', () => {
+    assert.equal(loadConfig({ BROKER: 'kafka', STORE: 'redis' }).seedDemo, false);
+    assert.equal(loadConfig({ BROKER: 'kafka', STORE: 'redis', SEED_DEMO: '1' }).seedDemo, true);
+    assert.equal(loadConfig({ SEED_DEMO: '0' }).seedDemo, false);
+  });
+
+  it('reads lists, prefixes and fault settings', () => {
+    const c = loadConfig({
+      KAFKA_BROKERS: 'a:1, b.local:9093',
+      REDIS_URL: 'redis://r:6380',
+      REDLOCK_URLS: 'redis://a:1,redis://b:2,redis://c:3',
+      MEMORY_FAULTS: 'dup=0.05,crash=0.01,reorder=0.1,pubfail=0.01,seed=7',
+      TOPIC_PREFIX: 'run42.',
+    });
+    assert.deepEqual(c.kafkaBrokers, ['a:1', 'b.local:9093']);
+    assert.deepEqual(c.redlockUrls, ['redis://a:1', 'redis://b:2', 'redis://c:3']);
+    assert.deepEqual(c.memoryFaults, { dup: 0.05, crash: 0.01, reorder: 0.1, pubfail: 0.01, seed: 7 });
+    assert.equal(c.topicPrefix, 'run42.');
+    assert.deepEqual(loadConfig({ REDIS_URL: 'redis://r:6380' }).redlockUrls, ['redis://r:6380'], 'REDLOCK_URLS defaults to REDIS_URL');
+  });
+
+  const bad: [string, string][] = [
+    ['BROKER', 'rabbit'],
+    ['STORE', 'postgres'],
+    ['KAFKA_BROKERS', 'localhost'],
+    ['KAFKA_PARTITIONS', '0'],
+    ['KAFKA_GROUP_PREFIX', 'has space'],
+    ['REDIS_URL', 'http://x'],
+    ['REDLOCK_URLS', 'redis://a:1,nope'],
+    ['PORT', '70000'],
+    ['PORT', '3.5'],
+    ['METRICS_PORT', '-1'],
+    ['TOPIC_PREFIX', 'a/b'],
+    ['KEY_PREFIX', '{x}'],
+    ['RATE_LIMIT_PER_SEC', 'fast'],
+    ['STEP_TIMEOUT_MS', '0'],
+    ['ORDER_RETENTION_MS', 'forever'],
+    ['SEED_DEMO', 'yes'],
+    ['MEMORY_FAULTS', 'dup=2'],
+    ['MEMORY_FAULTS', 'chaos=0.1'],
+    ['INSPECT', '2'],
+    ['LOG_LEVEL', 'loud'],
+  ];
+  for (const [name, value] of bad) {
+    it(`refuses ${name}=${value} with one line naming it`, () => {
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.code === 'INVALID_CONFIG' &&
+          err.message.includes(name) &&
+          !err.message.includes('\n'),
+      );
+    });
+  }
+
+  it('stops start-up with one line on stderr naming the variable', () => {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'all'], {
+      env: { ...process.env, PORT: 'abc' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.notEqual(res.status, 0);
+    const lines = res.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `expected one line, got: ${res.stderr}`);
+    assert.match(lines[0]!, /PORT/);
+  });
+
+  it('refuses an unknown role with one line', () => {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'cashier'], { encoding: 'utf8', timeout: 30_000 });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr.trim(), /^Unknown role "cashier"/);
+  });
+});
