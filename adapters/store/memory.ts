@@ -76,7 +76,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
       begin();
       return effects.reserve(state, orderId, items);
     },
-    async release(orderId) {
+    async release(orderId, _items) {
       begin();
       return effects.release(state, orderId);
     },
@@ -84,7 +84,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
       begin();
       return effects.charge(state, orderId, userId, amount);
     },
-    async refund(orderId) {
+    async refund(orderId, _userId) {
       begin();
       return effects.refund(state, orderId);
     },

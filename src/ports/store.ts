@@ -66,9 +66,14 @@ export interface Store {
 
   // effects: idempotent by orderId, never below zero, within 2^53-1
   reserve(orderId: string, items: readonly Item[]): Promise<ReserveOutcome>;
-  release(orderId: string): Promise<UndoOutcome>;
+  /**
+   * `items` are the order's lines (from its record): they name the products whose slots
+   * may hold a reservation for this order; what is given back is what was recorded.
+   */
+  release(orderId: string, items: readonly Item[]): Promise<UndoOutcome>;
   charge(orderId: string, userId: string, amount: number): Promise<ChargeOutcome>;
-  refund(orderId: string): Promise<UndoOutcome>;
+  /** `userId` names the account whose slot holds the charge record (from payment.refund). */
+  refund(orderId: string, userId: string): Promise<UndoOutcome>;
   /** Runs fn holding every named lock (taken in sorted order); LockNotAcquiredError if not won. */
   withLocks<T>(resources: readonly string[], fn: () => Promise<T>): Promise<T>;
 

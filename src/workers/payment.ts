@@ -26,7 +26,7 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
         },
         [Topics.paymentRefund]: async ({ orderId, userId }) => {
           await requireOrder(store, orderId);
-          await store.withLocks([userLock(userId)], () => store.refund(orderId));
+          await store.withLocks([userLock(userId)], () => store.refund(orderId, userId));
           await broker.publish([message(Topics.paymentRefunded, { orderId })]);
         },
       },

@@ -28,8 +28,11 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
           ]);
         },
         [Topics.stockRollback]: async ({ orderId }) => {
-          await requireOrder(store, orderId);
-          await store.release(orderId);
+          const { items } = await requireOrder(store, orderId);
+          await store.withLocks(
+            items.map((i) => productLock(i.productId)),
+            () => store.release(orderId, items),
+          );
           await broker.publish([message(Topics.stockReleased, { orderId })]);
         },
       },

@@ -157,8 +157,8 @@ export function storeContract(name: string, make: StoreFactory): void {
       it('restores stock once when released twice, and a reserve repeated after that stays ok', using(async ({ store, id }) => {
         await store.putProduct({ productId: id('a'), stock: 5, price: 1 });
         await store.reserve(id('o'), [{ productId: id('a'), quantity: 4 }]);
-        assert.deepEqual(await store.release(id('o')), { undone: true });
-        assert.deepEqual(await store.release(id('o')), { undone: false });
+        assert.deepEqual(await store.release(id('o'), [{ productId: id('a'), quantity: 1 }]), { undone: true });
+        assert.deepEqual(await store.release(id('o'), [{ productId: id('a'), quantity: 1 }]), { undone: false });
         assert.equal(await stockOf(store, id('a')), 5);
         assert.deepEqual(await store.reserve(id('o'), [{ productId: id('a'), quantity: 4 }]), { ok: true });
         assert.equal(await stockOf(store, id('a')), 5);
@@ -167,16 +167,16 @@ export function storeContract(name: string, make: StoreFactory): void {
       it('gives nothing back when releasing a refused reservation', using(async ({ store, id }) => {
         await store.putProduct({ productId: id('a'), stock: 1, price: 1 });
         await store.reserve(id('o'), [{ productId: id('a'), quantity: 3 }]);
-        assert.deepEqual(await store.release(id('o')), { undone: false });
+        assert.deepEqual(await store.release(id('o'), [{ productId: id('a'), quantity: 1 }]), { undone: false });
         assert.equal(await stockOf(store, id('a')), 1);
       }));
 
       it('leaves a tombstone when released first: a late reserve is refused CANCELLED and takes nothing', using(async ({ store, id }) => {
         await store.putProduct({ productId: id('a'), stock: 5, price: 1 });
-        assert.deepEqual(await store.release(id('o')), { undone: false });
+        assert.deepEqual(await store.release(id('o'), [{ productId: id('a'), quantity: 1 }]), { undone: false });
         const late = await store.reserve(id('o'), [{ productId: id('a'), quantity: 1 }]);
         assert.equal(!late.ok && late.code, 'CANCELLED');
-        assert.deepEqual(await store.release(id('o')), { undone: false });
+        assert.deepEqual(await store.release(id('o'), [{ productId: id('a'), quantity: 1 }]), { undone: false });
         assert.equal(await stockOf(store, id('a')), 5);
       }));
 
@@ -184,7 +184,7 @@ export function storeContract(name: string, make: StoreFactory): void {
         await store.putProduct({ productId: id('a'), stock: 10, price: 1 });
         await store.reserve(id('o'), [{ productId: id('a'), quantity: 10 }]);
         await store.putProduct({ productId: id('a'), stock: MAX_AMOUNT - 3, price: 1 });
-        assert.deepEqual(await store.release(id('o')), { undone: true });
+        assert.deepEqual(await store.release(id('o'), [{ productId: id('a'), quantity: 1 }]), { undone: true });
         assert.equal(await stockOf(store, id('a')), MAX_AMOUNT);
       }));
 
@@ -235,8 +235,8 @@ export function storeContract(name: string, make: StoreFactory): void {
       it('refunds once, and a charge repeated after that stays ok without charging again', using(async ({ store, id }) => {
         await store.putUser({ userId: id('u'), balance: 100 });
         await store.charge(id('o'), id('u'), 40);
-        assert.deepEqual(await store.refund(id('o')), { undone: true });
-        assert.deepEqual(await store.refund(id('o')), { undone: false });
+        assert.deepEqual(await store.refund(id('o'), id('u')), { undone: true });
+        assert.deepEqual(await store.refund(id('o'), id('u')), { undone: false });
         assert.equal(await balanceOf(store, id('u')), 100);
         assert.deepEqual(await store.charge(id('o'), id('u'), 40), { ok: true });
         assert.equal(await balanceOf(store, id('u')), 100);
@@ -245,13 +245,13 @@ export function storeContract(name: string, make: StoreFactory): void {
       it('gives nothing back when refunding a refused charge', using(async ({ store, id }) => {
         await store.putUser({ userId: id('u'), balance: 5 });
         await store.charge(id('o'), id('u'), 50);
-        assert.deepEqual(await store.refund(id('o')), { undone: false });
+        assert.deepEqual(await store.refund(id('o'), id('u')), { undone: false });
         assert.equal(await balanceOf(store, id('u')), 5);
       }));
 
       it('leaves a tombstone when refunded first: a late charge is refused CANCELLED and takes nothing', using(async ({ store, id }) => {
         await store.putUser({ userId: id('u'), balance: 100 });
-        assert.deepEqual(await store.refund(id('o')), { undone: false });
+        assert.deepEqual(await store.refund(id('o'), id('u')), { undone: false });
         const late = await store.charge(id('o'), id('u'), 10);
         assert.equal(!late.ok && late.code, 'CANCELLED');
         assert.equal(await balanceOf(store, id('u')), 100);
@@ -261,7 +261,7 @@ export function storeContract(name: string, make: StoreFactory): void {
         await store.putUser({ userId: id('u'), balance: 100 });
         await store.charge(id('o'), id('u'), 50);
         await store.putUser({ userId: id('u'), balance: MAX_AMOUNT - 10 });
-        assert.deepEqual(await store.refund(id('o')), { undone: true });
+        assert.deepEqual(await store.refund(id('o'), id('u')), { undone: true });
         assert.equal(await balanceOf(store, id('u')), MAX_AMOUNT);
       }));
     });

@@ -64,9 +64,9 @@ describe('memory store', () => {
       getUser: () => store.getUser('u1'),
       seed: () => store.seed([{ productId: 'p2', stock: 1, price: 1 }], [{ userId: 'u2', balance: 1 }]),
       reserve: () => store.reserve('o9', [{ productId: 'p1', quantity: 1 }]),
-      release: () => store.release('o8'),
+      release: () => store.release('o8', [{ productId: 'p', quantity: 1 }]),
       charge: () => store.charge('o9', 'u1', 10),
-      refund: () => store.refund('o8'),
+      refund: () => store.refund('o8', 'u'),
       withLocks: () => store.withLocks(['r'], async () => (lockedFnRan = true)),
       createOrder: () => store.createOrder(newOrder('o2', 0, 'k2')),
       getOrder: () => store.getOrder('o1'),
@@ -113,7 +113,7 @@ describe('memory store', () => {
       await store.charge(`o${i}`, 'u1', 1);
       await finish(store, `o${i}`);
     }
-    await store.release('never-reserved'); // a tombstone is an effect record too
+    await store.release('never-reserved', [{ productId: 'p', quantity: 1 }]); // a tombstone is an effect record too
     assert.deepEqual(store.sizes(), { orders: n, effects: 2 * n + 1, idempotencyKeys: n, indexEntries: 0, watchers: 0 });
 
     clock.advance(RETENTION_MS);
@@ -141,7 +141,7 @@ describe('memory store', () => {
     await store.putProduct({ productId: 'p1', stock: 10, price: 1 });
     await store.reserve('o1', [{ productId: 'p1', quantity: 1 }]);
     clock.advance(4_000);
-    await store.release('o1');
+    await store.release('o1', [{ productId: 'p1', quantity: 1 }]);
     clock.advance(4_000);
     assert.deepEqual(await store.reserve('o1', [{ productId: 'p1', quantity: 1 }]), { ok: true });
     assert.equal((await store.getProducts(['p1']))[0]?.stock, 10);
