@@ -113,6 +113,10 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
       watchers.notify(orderId, view);
       return true;
     },
+    async statusCounts() {
+      begin();
+      return orders.statusCounts(state);
+    },
     async markOutboxSent(orderId, version) {
       begin();
       orders.markOutboxSent(state, orderId, version);

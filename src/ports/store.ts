@@ -3,7 +3,7 @@
  * idempotency keys. Every method is atomic on its own. The memory adapter and the
  * Redis adapter (Lua scripts) give the same answers; one contract suite runs on both.
  */
-import type { Item, OrderView } from '../schemas.ts';
+import type { Item, OrderStatus, OrderView } from '../schemas.ts';
 import type { OutMessage } from '../topics.ts';
 
 export interface Product { productId: string; stock: number; price: number }
@@ -84,6 +84,11 @@ export interface Store {
   loadSaga(orderId: string): Promise<SagaRecord | null>;
   /** Compare-and-set on version: writes snapshot, outbox, view and index entry, or returns false. */
   commitSaga(orderId: string, expectedVersion: number, write: SagaWrite): Promise<boolean>;
+  /**
+   * Orders per status: live counts for the non-terminal ones, running totals for the
+   * terminal ones. Moved in the same atomic writes as the snapshots (createOrder, commitSaga).
+   */
+  statusCounts(): Promise<Record<OrderStatus, number>>;
   /** Marks the outbox of that version sent; a no-op if the saga has moved on. */
   markOutboxSent(orderId: string, version: number): Promise<void>;
   /**

@@ -311,6 +311,23 @@ export function storeContract(name: string, make: StoreFactory): void {
         assert.deepEqual(await store.loadSaga(id('o')), { version: 2, snapshot: { v: 1, value: 'RESERVING' }, outbox: [], outboxSent: true });
       }));
 
+      it('moves the status counts in the same writes as the snapshots, and not on a lost compare-and-set', using(async ({ store, id }) => {
+        const delta = async (before: Record<OrderStatus, number>) => {
+          const now = await store.statusCounts();
+          return Object.fromEntries(Object.entries(now).filter(([k, n]) => n !== before[k as OrderStatus]).map(([k, n]) => [k, n - before[k as OrderStatus]]));
+        };
+        const start = await store.statusCounts();
+        await store.createOrder(newOrder(id('o')));
+        await store.createOrder(newOrder(id('p')));
+        assert.deepEqual(await delta(start), { PENDING: 2 });
+        await store.commitSaga(id('o'), 1, write(id('o'), 'RESERVING'));
+        await store.commitSaga(id('o'), 1, write(id('o'), 'PAYING')); // stale: nothing moves
+        await store.commitSaga(id('o'), 2, write(id('o'), 'RESERVING')); // same status: nothing moves
+        assert.deepEqual(await delta(start), { PENDING: 1, RESERVING: 1 });
+        await store.commitSaga(id('o'), 3, write(id('o'), 'COMPLETED', { terminal: true, wakeAt: null }));
+        assert.deepEqual(await delta(start), { PENDING: 1, COMPLETED: 1 });
+      }));
+
       it('stores the outbox unsent and marks it sent only for the current version', using(async ({ store, id }) => {
         await store.createOrder(newOrder(id('o')));
         const w = write(id('o'), 'COMPENSATING', { outbox: true });

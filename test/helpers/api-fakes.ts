@@ -4,7 +4,7 @@
  */
 import type { Broker } from '../../src/ports/broker.ts';
 import type { CreateOutcome, NewOrder, Product, StatusListener, Store, User } from '../../src/ports/store.ts';
-import type { OrderStatus, OrderView } from '../../src/schemas.ts';
+import { OrderStatuses, type OrderStatus, type OrderView } from '../../src/schemas.ts';
 import type { OutMessage } from '../../src/topics.ts';
 
 const unused = (name: string) => (): never => {
@@ -55,6 +55,12 @@ export function createFakeStore(): FakeStore {
     products,
     users,
     fail,
+    async statusCounts() {
+      read();
+      const counts = Object.fromEntries(OrderStatuses.map((st) => [st, 0])) as Record<OrderStatus, number>;
+      for (const v of views.values()) counts[v.status]++;
+      return counts;
+    },
     async putProduct(p) {
       products.set(p.productId, { ...p });
     },

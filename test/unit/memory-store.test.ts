@@ -73,6 +73,7 @@ describe('memory store', () => {
       loadSaga: () => store.loadSaga('o1'),
       commitSaga: () => finish(store, 'o1'),
       markOutboxSent: () => store.markOutboxSent('o1', 1),
+      statusCounts: () => store.statusCounts(),
       claimDue: () => store.claimDue(Number.MAX_SAFE_INTEGER, 10, 1000),
       watch: () => store.watch('o1', () => {}),
       ping: () => store.ping(),

@@ -4,7 +4,7 @@
  * value that cannot be stored leaves nothing half-written.
  */
 import type { CreateOutcome, NewOrder, SagaRecord, SagaWrite } from '../../../src/ports/store.ts';
-import type { OrderView } from '../../../src/schemas.ts';
+import { OrderStatuses, type OrderStatus, type OrderView } from '../../../src/schemas.ts';
 import type { MemoryState } from './state.ts';
 
 /** JSON text in, fresh objects out: the same round trip a Redis value takes. */
@@ -24,12 +24,27 @@ export function createOrder(state: MemoryState, order: NewOrder): CreateOutcome 
     outbox: '[]',
     outboxSent: true,
     view: toJson(order.view),
+    status: order.view.status,
     idempotencyKey: idem?.key,
   };
+  bump(state, order.view.status, 1);
   state.deadlines.set(order.orderId, order.wakeAt);
   state.orders.set(order.orderId, row);
   if (idem !== undefined) state.keys.set(idem.key, { orderId: order.orderId, bodyHash: idem.bodyHash });
   return { created: true };
+}
+
+/**
+ * Counts move inside the same synchronous write as the snapshot, so redeliveries and
+ * racing hosts cannot make them drift. A terminal status is never left, so its count is a
+ * running total (expiry of the record does not lower it).
+ */
+function bump(state: MemoryState, status: OrderStatus, by: number): void {
+  state.counts.set(status, (state.counts.get(status) ?? 0) + by);
+}
+
+export function statusCounts(state: MemoryState): Record<OrderStatus, number> {
+  return Object.fromEntries(OrderStatuses.map((s) => [s, state.counts.get(s) ?? 0])) as Record<OrderStatus, number>;
 }
 
 export function getOrder(state: MemoryState, orderId: string): OrderView | null {
@@ -57,6 +72,11 @@ export function commitSaga(state: MemoryState, orderId: string, expectedVersion:
   const view = toJson(write.view);
   if (write.terminal || write.wakeAt === null) state.deadlines.delete(orderId);
   else state.deadlines.set(orderId, write.wakeAt);
+  if (write.view.status !== row.status) {
+    bump(state, row.status, -1);
+    bump(state, write.view.status, 1);
+    row.status = write.view.status;
+  }
   row.version += 1;
   row.snapshot = snapshot;
   row.outbox = outbox;

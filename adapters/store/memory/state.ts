@@ -8,7 +8,7 @@
  */
 import type { Clock } from '../../../src/clock.ts';
 import type { PaymentRefusal, Product, StockRefusal, User } from '../../../src/ports/store.ts';
-import type { Item } from '../../../src/schemas.ts';
+import type { Item, OrderStatus } from '../../../src/schemas.ts';
 import { KeyedMinHeap } from './keyed-heap.ts';
 
 /** Values are kept as JSON text, as Redis keeps them: nothing a caller holds can alias them. */
@@ -18,6 +18,8 @@ export interface OrderRow {
   outbox: string;
   outboxSent: boolean;
   view: string;
+  /** The view's status, kept beside it so the counts move without parsing the view. */
+  status: OrderStatus;
   idempotencyKey: string | undefined;
 }
 
@@ -54,6 +56,8 @@ export class MemoryState {
   readonly payments = new Map<string, PaymentRecord>();
   /** The deadline index: orderId -> wakeAt (or lease end). */
   readonly deadlines = new KeyedMinHeap();
+  /** Live orders per non-terminal status; running totals per terminal status. */
+  readonly counts = new Map<OrderStatus, number>();
   private readonly expiries = new KeyedMinHeap();
   /** The time of the current call, read once so one call sees one instant. */
   private at: number;
