@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Product, User } from '../../src/ports/store.ts';
 import { seededRng } from '../../src/random.ts';
+import { Topics } from '../../src/topics.ts';
 import { checkInvariants, createHarness } from '../helpers/harness.ts';
 
 const products: Product[] = [
@@ -103,6 +104,82 @@ describe('saga simulation under faults', () => {
       })),
     }));
     await runScenario({ seed: replay ?? 20261124, dup: 0.1, crash: 0.05, reorder: 0.3, pubfail: 0.03, sweepBetween: 0.01, orders });
+  });
+
+  it('gives each uncontended order the outcome its content decides, announced downstream once per status, whatever the delivery faults', async () => {
+    // Ample stock and balances and no time passing: nothing may end by TIMEOUT, so a
+    // lost outbox or message (which only a deadline would rescue) fails here.
+    const catalogue: Product[] = [
+      { productId: 'a', stock: 1_000_000, price: 300 },
+      { productId: 'b', stock: 1_000_000, price: 1_999 },
+      { productId: 'max', stock: 1_000_000, price: Number.MAX_SAFE_INTEGER },
+    ];
+    const accounts: User[] = [
+      { userId: 'rich', balance: 1_000_000_000 },
+      { userId: 'broke', balance: 0 },
+    ];
+    const pids = ['a', 'b', 'max', 'ghost'];
+    const uids = ['rich', 'broke', 'nobody'];
+    const expected = (userId: string, items: { productId: string; quantity: number }[]) => {
+      if (items.some((i) => i.productId === 'ghost')) return 'REJECTED:UNKNOWN_PRODUCT';
+      if (userId === 'nobody') return 'CANCELLED:UNKNOWN_USER';
+      const total = items.reduce((t, i) => t + i.quantity * catalogue.find((p) => p.productId === i.productId)!.price, 0);
+      if (total > Number.MAX_SAFE_INTEGER) return 'CANCELLED:LIMIT_EXCEEDED';
+      if (userId === 'broke' || total > 1_000_000_000) return 'CANCELLED:INSUFFICIENT_BALANCE';
+      return 'COMPLETED';
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          dup: fc.constantFrom(0, 0.1, 0.3),
+          crash: fc.constantFrom(0, 0.1, 0.3),
+          reorder: fc.constantFrom(0, 0.2, 0.5),
+          orders: fc.array(
+            fc.record({
+              user: fc.integer({ min: 0, max: uids.length - 1 }),
+              lines: fc.uniqueArray(
+                fc.record({ product: fc.integer({ min: 0, max: pids.length - 1 }), quantity: fc.integer({ min: 1, max: 3 }) }),
+                { minLength: 1, maxLength: 3, selector: (l) => l.product },
+              ),
+            }),
+            { minLength: 1, maxLength: 25 },
+          ),
+        }),
+        async (s) => {
+          const h = await createHarness({ seed: s.seed, faults: { dup: s.dup, crash: s.crash, reorder: s.reorder } });
+          const announced = new Map<string, string[]>();
+          await h.broker.subscribe({
+            group: 'downstream',
+            topics: [Topics.orderCompleted, Topics.orderCancel],
+            handler: async (d) => {
+              const p = d.value as { orderId: string; status?: string; reason?: { code: string } };
+              const list = announced.get(p.orderId) ?? [];
+              list.push(p.status ? `${p.status}:${p.reason!.code}` : 'COMPLETED');
+              announced.set(p.orderId, list);
+            },
+          });
+          try {
+            await h.store.seed(catalogue, accounts);
+            const wanted = new Map<string, string>();
+            for (const o of s.orders) {
+              const items = o.lines.map((l) => ({ productId: pids[l.product]!, quantity: l.quantity }));
+              wanted.set(await h.placeOrder(uids[o.user]!, items), expected(uids[o.user]!, items));
+            }
+            await h.broker.drain();
+            for (const v of await h.views()) {
+              const got = v.reason ? `${v.status}:${v.reason.code}` : v.status;
+              assert.equal(got, wanted.get(v.orderId), `seed ${s.seed}: ${v.orderId} (replay: SIM_SEED=${s.seed})`);
+              assert.ok(announced.get(v.orderId)?.length, `${v.orderId} announced downstream`);
+              assert.deepEqual(new Set(announced.get(v.orderId)), new Set([got]), `${v.orderId} announced as it ended`);
+            }
+          } finally {
+            await h.close();
+          }
+        },
+      ),
+      { numRuns: Number(process.env.SIM_RUNS ?? 60), ...(replay ? { seed: replay } : {}) },
+    );
   });
 
   it('sells exactly the stock when 200 orders race for 50 units', async () => {
