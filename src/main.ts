@@ -6,7 +6,7 @@
 import { loadConfig, type Config } from './config.ts';
 import { AppError, ConfigError } from './errors.ts';
 import { createLogger } from './log.ts';
-import { buildOpsServer } from './ops-server.ts';
+import { buildOpsServer } from './api/ops-server.ts';
 import { Roles, startSystem, type Role } from './system.ts';
 
 function parseRoles(arg: string | undefined): Role[] {
@@ -15,11 +15,13 @@ function parseRoles(arg: string | undefined): Role[] {
   throw new ConfigError(`Unknown role "${arg}": expected one of ${Roles.join(', ')}, all`);
 }
 
-function banner(config: Config, url: string): string {
-  const mode = `broker=${config.broker} store=${config.store}`;
+function banner(config: Config, roles: readonly Role[], url: string, api: boolean): string {
+  const mode = `roles=${roles.join(',')} broker=${config.broker} store=${config.store}`;
+  const up = `  order saga is up (${mode}) on ${url}`;
+  if (!api) return `${up}  (GET /metrics, /healthz)`;
   return [
     '',
-    `  order saga is up (${mode}) on ${url}`,
+    up,
     '',
     '  place an order:',
     `    curl -s -X POST ${url}/orders -H 'content-type: application/json' \\`,
@@ -44,11 +46,11 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const system = await startSystem({ config, roles, logger, defaultMetrics: true });
-  const server = system.api ?? buildOpsServer({ ...system, roles });
+  const server = system.api ?? (await buildOpsServer({ ...system, health: async () => ({ roles }) }));
   const port = system.api ? config.port : config.metricsPort;
   const address = await server.listen({ port, host: config.host });
   const url = address.replace('[::1]', 'localhost');
-  if (system.api) process.stdout.write(`${banner(config, url)}\n`);
+  process.stdout.write(`${banner(config, roles, url, system.api !== null)}\n`);
   logger.info({ roles, url, broker: config.broker, store: config.store }, system.api ? 'api listening' : 'metrics listening');
 
   let stopping = false;

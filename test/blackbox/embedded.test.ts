@@ -57,3 +57,22 @@ describe('black box: settings with their own process', () => {
     assert.equal(await p.stop(), 0);
   });
 });
+
+describe('black box: a process without the api role', () => {
+  it('serves /metrics and /healthz on METRICS_PORT', async () => {
+    const p = await startProcess({}, 'stock');
+    try {
+      const c = new Client(p.url);
+      const health = await c.request('GET', '/healthz');
+      assert.equal(health.status, 200);
+      assert.equal(health.body.status, 'ok');
+      assert.deepEqual(health.body.roles, ['stock']);
+      const metrics = await c.request('GET', '/metrics');
+      assert.equal(metrics.status, 200);
+      assert.match(String(metrics.body), /messages_handled_total/);
+      assert.equal((await c.request('POST', '/orders', { body: {} })).status, 404, 'no api routes here');
+    } finally {
+      assert.equal(await p.stop(), 0);
+    }
+  });
+});

@@ -1,6 +1,9 @@
 /** GET /healthz and GET /metrics. */
 import type { FastifyPluginAsync } from 'fastify';
-import type { RouteOptions } from '../deps.ts';
+import type { ApiDeps } from '../deps.ts';
+
+/** All /healthz and /metrics need, so a process without the api role serves them too. */
+export type OpsDeps = Pick<ApiDeps, 'store' | 'broker' | 'metrics' | 'health'>;
 
 /** A ping that hangs counts as unreachable. */
 const PING_TIMEOUT_MS = 2_000;
@@ -21,7 +24,7 @@ async function reachable(name: string, ping: () => Promise<unknown>): Promise<vo
   }
 }
 
-export const opsRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const opsRoutes: FastifyPluginAsync<{ deps: OpsDeps }> = async (app, { deps }) => {
   const { store, broker, metrics } = deps;
 
   app.get('/healthz', async (request, reply) => {
