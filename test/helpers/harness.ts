@@ -10,10 +10,10 @@ import { loadConfig, type MemoryFaults } from '../../src/config.ts';
 import type { Broker, Handler } from '../../src/ports/broker.ts';
 import type { Product, User } from '../../src/ports/store.ts';
 import { FastBackoff } from '../../src/retry.ts';
-import { newOrderSaga } from '../../src/saga/snapshot.ts';
+import { acceptOrder } from '../../src/saga/accept.ts';
 import { isTerminal, type Item, type OrderView } from '../../src/schemas.ts';
 import { startSystem, type Role, type System } from '../../src/system.ts';
-import { message, Topics } from '../../src/topics.ts';
+import { BrokerUnavailableError } from '../../src/errors.ts';
 
 export interface HarnessOptions {
   seed?: number;
@@ -38,6 +38,16 @@ export interface Harness {
   orderIds: string[];
   close(): Promise<void>;
 }
+
+/** A broker that never confirms a publish: an order.start lost on its way. */
+const unreachable: Broker = {
+  publish: async () => {
+    throw new BrokerUnavailableError();
+  },
+  subscribe: async () => ({ close: async () => {} }),
+  ping: async () => {},
+  close: async () => {},
+};
 
 /** Wraps a broker so a hook runs before every delivery (in the scheduler's order). */
 function interleaving(broker: Broker, before: () => Promise<void>): Broker {
@@ -93,24 +103,14 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     stepTimeoutMs,
     seed,
     orderIds,
-    /** Does what the api does: one atomic write, then the publish. */
+    /** Accepts an order exactly as the api does (one atomic write, then the publish). */
     async placeOrder(userId, items, o = {}) {
       const orderId = `o-${seed}-${++counter}`;
-      const created = newOrderSaga({
-        orderId,
-        userId,
-        items,
-        createdAt: clock.now(),
-        stepTimeoutMs,
-        compensationRetry: FastBackoff.compensation,
-      });
-      await store.createOrder({ orderId, view: created.view, snapshot: created.snapshot, wakeAt: created.wakeAt });
+      const deps = { store, broker: o.publish === false ? unreachable : broker, clock, stepTimeoutMs, compensationRetry: FastBackoff.compensation };
+      const outcome = await acceptOrder({ ...deps, newOrderId: () => orderId }, { userId, items });
+      // 'unpublished' is the api's 503 with an orderId: the PENDING deadline ends the order.
+      if (outcome.kind !== 'accepted' && outcome.kind !== 'unpublished') throw new Error(`order not accepted: ${outcome.kind}`);
       orderIds.push(orderId);
-      if (o.publish !== false) {
-        await broker.publish([message(Topics.orderStart, { orderId, userId, items })]).catch(() => {
-          // the api answers 503 with the orderId; the PENDING deadline ends the order
-        });
-      }
       return orderId;
     },
     async settle(maxRounds = 200) {

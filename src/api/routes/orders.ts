@@ -6,10 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { CreateOutcome } from '../../ports/store.ts';
-import { newOrderSaga } from '../../saga/snapshot.ts';
-import { Id, Items, type Item } from '../../schemas.ts';
-import { message, Topics } from '../../topics.ts';
+import { acceptOrder } from '../../saga/accept.ts';
+import { Id, Items } from '../../schemas.ts';
 import type { RouteOptions } from '../deps.ts';
 import { ApiError, fromStore, notFound, unavailable } from '../errors.ts';
 import { bodyHash, IDEMPOTENCY_HEADER, idempotencyKey } from '../idempotency.ts';
@@ -20,64 +18,33 @@ import { parseOr400 } from '../validate.ts';
 const PUBLISH_FAILED = 'order recorded, but the broker did not confirm order.start; retry with the same Idempotency-Key';
 
 export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
-  const { store, broker, clock, metrics } = deps;
+  const { store, clock, metrics } = deps;
   const newOrderId = deps.newOrderId ?? randomUUID;
   const longPolls = createLongPolls(store);
   // preClose, not onClose: server.close() waits for in-flight requests, held long-polls included.
   app.addHook('preClose', async () => longPolls.closeAll());
 
-  async function publishStart(orderId: string, userId: string, items: Item[]): Promise<void> {
-    try {
-      await broker.publish([message(Topics.orderStart, { orderId, userId, items })]);
-    } catch (err) {
-      throw unavailable(PUBLISH_FAILED, { orderId }, err);
-    }
-  }
-
   const OrderBody = z.strictObject({ userId: Id, items: Items });
+  const acceptDeps = { ...deps, newOrderId };
 
   app.post('/orders', { onRequest: rateLimitHook(clock, deps.rateLimitPerSec) }, async (request, reply) => {
     const key = idempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
     const body = parseOr400(OrderBody, request.body, 'invalid order');
-    const { userId, items } = body;
-
-    const orderId = newOrderId();
-    const { snapshot, view, wakeAt } = newOrderSaga({
-      orderId,
-      userId,
-      items,
-      createdAt: clock.now(),
-      stepTimeoutMs: deps.stepTimeoutMs,
-      compensationRetry: deps.compensationRetry,
-    });
-    let outcome: CreateOutcome;
-    try {
-      outcome = await store.createOrder({
-        orderId,
-        idempotency: key === undefined ? undefined : { key, bodyHash: bodyHash(body) },
-        view,
-        snapshot,
-        wakeAt,
-      });
-    } catch (err) {
-      throw unavailable('order could not be recorded; nothing was accepted', {}, err);
+    const outcome = await acceptOrder(acceptDeps, body, key === undefined ? undefined : { key, bodyHash: bodyHash(body) });
+    if ((outcome.kind === 'accepted' || outcome.kind === 'unpublished') && outcome.created) metrics.ordersAccepted.inc();
+    switch (outcome.kind) {
+      case 'accepted':
+        return reply
+          .code(202)
+          .header('location', `/orders/${outcome.orderId}`)
+          .send({ orderId: outcome.orderId, status: outcome.status });
+      case 'key-conflict':
+        throw new ApiError(422, { error: 'Idempotency-Key was used with a different body' });
+      case 'unrecorded':
+        throw unavailable('order could not be recorded; nothing was accepted', {}, outcome.cause);
+      case 'unpublished':
+        throw unavailable(PUBLISH_FAILED, { orderId: outcome.orderId }, outcome.cause);
     }
-
-    if (outcome.created) {
-      metrics.ordersAccepted.inc();
-      await publishStart(orderId, userId, items);
-      return reply.code(202).header('location', `/orders/${orderId}`).send({ orderId, status: 'PENDING' });
-    }
-
-    if (!outcome.sameBody) throw new ApiError(422, { error: 'Idempotency-Key was used with a different body' });
-    const existing = await fromStore(() => store.getOrder(outcome.orderId));
-    if (existing === null) throw unavailable('order record not readable; retry');
-    // Still PENDING: the first publish may have failed, so this is how a client recovers.
-    if (existing.status === 'PENDING') await publishStart(existing.orderId, existing.userId, existing.items);
-    return reply
-      .code(202)
-      .header('location', `/orders/${existing.orderId}`)
-      .send({ orderId: existing.orderId, status: existing.status });
   });
 
   const OrderParams = z.object({ orderId: Id });
