@@ -1,0 +1,101 @@
+/**
+ * withLocks: Redlock over REDLOCK_URLS (one connection per independent master), with an
+ * in-process FIFO queue per resource in front of it. The queue means that, in one
+ * process, a hot resource is handed from holder to holder instead of being raced for by
+ * every waiter with retries (measured: 100 lockers on 10 hot keys failed outright
+ * without it; with it none failed and throughput doubled), so Redlock only arbitrates
+ * between processes. Names are deduped and sorted, locked in one Redlock acquire (all
+ * or nothing on each master) after the local queues in the same order.
+ * A lost race or no quorum -> LockNotAcquiredError; fewer than a quorum of masters
+ * connected -> StoreUnavailableError. Both are retriable. The scripts still check every
+ * counter, so a lock that expires under a long pause cannot oversell (DESIGN rule 10).
+ */
+import type { Redis } from 'ioredis';
+import Redlock, { ExecutionError, type Lock, type Settings } from 'redlock';
+import { LockNotAcquiredError, StoreUnavailableError } from '../../../src/errors.ts';
+import { LockTable } from '../memory/locks.ts';
+import type { Keys } from './keys.ts';
+
+export interface LockOptions {
+  /** How long a lock lives if its holder never releases it. */
+  ttlMs?: number;
+  /** Redlock attempts after the first; contention between processes only. */
+  retryCount?: number;
+  retryDelayMs?: number;
+}
+
+export const LOCK_DEFAULTS = { ttlMs: 10_000, retryCount: 100, retryDelayMs: 10 } as const;
+
+export class RedisLocks {
+  /** The same FIFO mutex per name that the memory store uses as its whole lock. */
+  private readonly local = new LockTable();
+  private readonly redlock: Redlock;
+  private readonly ttlMs: number;
+  private readonly settings: Partial<Settings>;
+  private readonly quorum: number;
+
+  constructor(
+    private readonly clients: readonly Redis[],
+    private readonly keys: Keys,
+    opts: LockOptions = {},
+  ) {
+    this.ttlMs = Math.ceil(opts.ttlMs ?? LOCK_DEFAULTS.ttlMs);
+    const retryDelay = opts.retryDelayMs ?? LOCK_DEFAULTS.retryDelayMs;
+    this.settings = { retryCount: opts.retryCount ?? LOCK_DEFAULTS.retryCount, retryDelay, retryJitter: retryDelay };
+    this.redlock = new Redlock(clients, { ...this.settings, automaticExtensionThreshold: 0 });
+    this.quorum = Math.floor(clients.length / 2) + 1;
+  }
+
+  /**
+   * Loads Redlock's scripts on every master once, so the first acquire and release of a
+   * connection are not an EVAL racing each other (a release falling back to EVAL could
+   * otherwise land after the next holder's acquire).
+   */
+  async prepare(): Promise<void> {
+    const { acquireScript, extendScript, releaseScript } = this.redlock.scripts;
+    await Promise.allSettled(
+      this.clients.map((c) => Promise.all([acquireScript, extendScript, releaseScript].map((s) => c.script('LOAD', s.value)))),
+    );
+  }
+
+  async run<T>(resources: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const names = [...new Set(resources)].sort();
+    if (names.length === 0) return fn();
+    let released: Promise<unknown> = Promise.resolve();
+    try {
+      return await this.local.run(names, async () => {
+        const lock = await this.acquire(names);
+        try {
+          return await fn();
+        } finally {
+          // The next local holder need not wait for the release: it is already written to
+          // every master's connection, ahead of whatever that holder sends. The caller
+          // does wait, so another process finds the lock free once withLocks returns.
+          // A failed release just expires.
+          released = this.redlock.release(lock).catch(() => {});
+        }
+      });
+    } finally {
+      await released;
+    }
+  }
+
+  private connected(): number {
+    return this.clients.filter((c) => c.status === 'ready').length;
+  }
+
+  private async acquire(names: string[]): Promise<Lock> {
+    if (this.connected() < this.quorum) {
+      throw new StoreUnavailableError(`fewer than ${this.quorum} of ${this.clients.length} lock servers are connected`);
+    }
+    try {
+      return await this.redlock.acquire(names.map((n) => this.keys.lock(n)), this.ttlMs, this.settings);
+    } catch (err) {
+      if (this.connected() < this.quorum) {
+        throw new StoreUnavailableError(`fewer than ${this.quorum} of ${this.clients.length} lock servers are connected`, err);
+      }
+      if (err instanceof ExecutionError) throw new LockNotAcquiredError(names, err);
+      throw err;
+    }
+  }
+}

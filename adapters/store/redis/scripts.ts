@@ -1,0 +1,47 @@
+/**
+ * The Lua scripts, each registered once per connection with ioredis `defineCommand`:
+ * the first call on a socket sends EVAL (which caches the script), every later one
+ * EVALSHA, and a NOSCRIPT after a Redis restart falls back by itself. Each script is
+ * `lua/common.lua` followed by its own file.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+const names = [
+  'reserve',
+  'release',
+  'charge',
+  'refund',
+  'seed',
+  'create_order',
+  'commit_saga',
+  'mark_sent',
+  'read_order',
+  'claim_due',
+] as const;
+export type ScriptName = (typeof names)[number];
+
+const read = (file: string): string => readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
+const common = read('common');
+const sources: Record<ScriptName, string> = Object.fromEntries(names.map((n) => [n, `${common}\n${read(n)}`])) as Record<
+  ScriptName,
+  string
+>;
+
+/** What a script replies: Lua strings, integers, nil and tables, as ioredis hands them over. */
+export type Reply = string | number | null | Reply[];
+
+export type Scripts = Record<ScriptName, (keys: readonly string[], args: readonly string[]) => Promise<Reply>>;
+
+type ScriptCommand = (numKeys: number, ...keysAndArgs: string[]) => Promise<Reply>;
+
+export function defineScripts(client: Redis): Scripts {
+  for (const name of names) client.defineCommand(`saga_${name}`, { lua: sources[name] });
+  const commands = client as unknown as Record<string, ScriptCommand>;
+  return Object.fromEntries(
+    names.map((name) => {
+      const command = `saga_${name}`;
+      return [name, (keys: readonly string[], args: readonly string[]) => commands[command]!.call(client, keys.length, ...keys, ...args)];
+    }),
+  ) as Scripts;
+}

@@ -1,0 +1,127 @@
+/**
+ * Redis for integration tests: the endpoint (REDIS_URL, else redis://127.0.0.1:6379), a
+ * one-line skip when it doesn't answer (a failure under REQUIRE_INTEGRATION=1), a unique
+ * key prefix per test and its cleanup, and extra redis-server instances on other ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REQUIRE_INTEGRATION = process.env.REQUIRE_INTEGRATION === '1';
+
+/** How to run the Redis tests, for the one skip line. */
+export const HOW_TO_RUN_REDIS = `Redis not reachable at ${REDIS_URL}: start one (redis-server --save '' --appendonly no) or set REDIS_URL to run these tests`;
+
+/** A client that fails at once instead of retrying: for probes, checks and cleanup. */
+export function rawClient(url = REDIS_URL): Redis {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
+  client.on('error', () => {});
+  return client;
+}
+
+/**
+ * Resolves to the skip reason when Redis doesn't answer, else undefined. Under
+ * REQUIRE_INTEGRATION=1 an unreachable Redis throws instead: a skip there is a failure.
+ */
+export async function redisSkipReason(url = REDIS_URL): Promise<string | undefined> {
+  const client = rawClient(url);
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (err) {
+    if (REQUIRE_INTEGRATION) throw new Error(`REQUIRE_INTEGRATION=1 but ${HOW_TO_RUN_REDIS}`, { cause: err });
+    return HOW_TO_RUN_REDIS;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A key prefix no other test uses, e.g. `t-redis-3f2a9c1b:`. */
+export const uniquePrefix = (label = 't'): string => `t-${label}-${randomUUID().slice(0, 8)}:`;
+
+const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+
+/** Every key matching a glob pattern (SCAN: fine in tests, never in the store). */
+export async function scanKeys(client: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    found.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return found;
+}
+
+/** Every key under `prefix`. */
+export const keysUnder = (client: Redis, prefix: string): Promise<string[]> => scanKeys(client, `${globEscape(prefix)}*`);
+
+/** Deletes every key under `prefix`. */
+export async function deleteKeys(prefix: string, url = REDIS_URL): Promise<void> {
+  const client = rawClient(url);
+  try {
+    await client.connect();
+    const keys = await keysUnder(client, prefix);
+    for (let i = 0; i < keys.length; i += 500) await client.unlink(...keys.slice(i, i + 500));
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A loopback port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts a throwaway redis-server (no persistence) on a free loopback port (fixed ports
+ * would collide when two runs of the suite overlap) and resolves once it logs that it
+ * accepts connections. Stop it in an `after` hook.
+ */
+export async function startRedisServer(): Promise<RedisServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisServerOn(await freePort());
+    } catch (err) {
+      // Someone took the port between the probe and the bind: pick another.
+      if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+function startRedisServerOn(port: number): Promise<RedisServer> {
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise<RedisServer>((resolve, reject) => {
+    let log = '';
+    child.once('error', (err) => reject(new Error(`could not start redis-server on port ${port}: ${err.message}`)));
+    void exited.then(() => reject(new Error(`redis-server on port ${port} exited before it was ready:\n${log}`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      if (log.includes('Ready to accept connections')) resolve({ url: `redis://127.0.0.1:${port}`, port, stop });
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  });
+}
