@@ -9,7 +9,6 @@ import { buildApi } from './api/app.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { demoProducts, demoUsers } from './demo.ts';
-import { ConfigError } from './errors.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import type { Broker, Subscription } from './ports/broker.ts';
@@ -50,21 +49,42 @@ export interface System {
   close(): Promise<void>;
 }
 
-function createAdapters(config: Config, clock: Clock, backoff: BackoffProfile): { broker: Broker; store: Store } {
-  if (config.broker !== 'memory') {
-    throw new ConfigError('BROKER=kafka: the Kafka adapter is not part of this build yet; use BROKER=memory');
+/**
+ * Builds the adapters the config names. Kafka and Redis are imported only when asked
+ * for, so the embedded default never loads kafkajs or ioredis.
+ */
+async function createAdapters(config: Config, clock: Clock, backoff: BackoffProfile, logger: Logger): Promise<{ broker: Broker; store: Store }> {
+  const store: Store =
+    config.store === 'redis'
+      ? await (await import('../adapters/store/redis.ts')).createRedisStore({
+          url: config.redisUrl,
+          redlockUrls: config.redlockUrls,
+          keyPrefix: config.keyPrefix,
+          clock,
+          orderRetentionMs: config.orderRetentionMs,
+        })
+      : createMemoryStore({ clock, orderRetentionMs: config.orderRetentionMs });
+  try {
+    const broker: Broker =
+      config.broker === 'kafka'
+        ? await (await import('../adapters/broker/kafka.ts')).createKafkaBroker({
+            brokers: config.kafkaBrokers,
+            partitions: config.kafkaPartitions,
+            topicPrefix: config.topicPrefix,
+            redelivery: backoff.redelivery,
+            logger: logger.child({ component: 'kafka' }),
+          })
+        : createMemoryBroker({
+            partitions: config.kafkaPartitions,
+            faults: config.memoryFaults,
+            clock,
+            redelivery: backoff.redelivery,
+          });
+    return { broker, store };
+  } catch (err) {
+    await store.close();
+    throw err;
   }
-  if (config.store !== 'memory') {
-    throw new ConfigError('STORE=redis: the Redis adapter is not part of this build yet; use STORE=memory');
-  }
-  const broker = createMemoryBroker({
-    partitions: config.kafkaPartitions,
-    faults: config.memoryFaults,
-    clock,
-    redelivery: backoff.redelivery,
-  });
-  const store = createMemoryStore({ clock, orderRetentionMs: config.orderRetentionMs });
-  return { broker, store };
 }
 
 export async function startSystem(opts: StartOptions): Promise<System> {
@@ -73,7 +93,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
   const logger = opts.logger ?? silentLogger;
   const backoff = opts.backoff ?? Backoff;
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
-  const owned = opts.broker && opts.store ? null : createAdapters(config, clock, backoff);
+  const owned = opts.broker && opts.store ? null : await createAdapters(config, clock, backoff, logger);
   const broker = opts.broker ?? owned!.broker;
   const store = opts.store ?? owned!.store;
   const roles = new Set(opts.roles);
@@ -84,6 +104,8 @@ export async function startSystem(opts: StartOptions): Promise<System> {
   const group = (name: string) => `${config.kafkaGroupPrefix}${name}`;
   const subscriptions: Subscription[] = [];
   let order: OrderWorker | null = null;
+  // INSPECT=1 only: the import is dynamic so @statelyai/inspect costs nothing when off.
+  const inspector = config.inspect && roles.has('order') ? await (await import('./viz/inspect.ts')).createSagaInspector({ logger }) : undefined;
   // Consumers join before the api accepts anything, so no order.start is published to a
   // topic nobody listens to yet.
   if (roles.has('stock')) {
@@ -93,7 +115,8 @@ export async function startSystem(opts: StartOptions): Promise<System> {
     subscriptions.push(await startPaymentWorker({ ...base, logger: logger.child({ role: 'payment' }), group: group(Groups.payment) }));
   }
   if (roles.has('order')) {
-    const faultRng = config.memoryFaults ? seededRng(config.memoryFaults.seed + 1) : null;
+    // MEMORY_FAULTS is for the embedded adapters only (CONTRACT.md).
+    const faultRng = config.memoryFaults && config.broker === 'memory' ? seededRng(config.memoryFaults.seed + 1) : null;
     const crash = config.memoryFaults?.crash ?? 0;
     order = await startOrderWorker({
       ...base,
@@ -104,6 +127,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
       leaseMs: opts.leaseMs ?? Math.max(1_000, Math.min(config.stepTimeoutMs, 10_000)),
       autoSweep: opts.autoSweep ?? true,
       ...(faultRng && crash > 0 ? { crashAfterSnapshot: () => faultRng.chance(crash) } : {}),
+      ...(inspector ? { inspector } : {}),
     });
   }
   const api = roles.has('api')
@@ -117,6 +141,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
         adminToken: config.adminToken,
         stepTimeoutMs: config.stepTimeoutMs,
         compensationRetry: backoff.compensation,
+        health: async () => ({ broker: config.broker, store: config.store }),
         ...(opts.newOrderId ? { newOrderId: opts.newOrderId } : {}),
       })
     : null;
@@ -131,6 +156,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
     async close() {
       await api?.close();
       await order?.close();
+      inspector?.stop?.();
       await Promise.all(subscriptions.map((s) => s.close()));
       if (owned) {
         await owned.broker.close();
