@@ -37,6 +37,8 @@ export interface StartOptions {
   autoSweep?: boolean;
   newOrderId?: () => string;
   defaultMetrics?: boolean;
+  /** Fault injection for tests on any adapters; MEMORY_FAULTS' crash sets one for the embedded broker. */
+  crashAfterSnapshot?: () => boolean;
 }
 
 export interface System {
@@ -127,6 +129,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
       leaseMs: opts.leaseMs ?? Math.max(1_000, Math.min(config.stepTimeoutMs, 10_000)),
       autoSweep: opts.autoSweep ?? true,
       ...(faultRng && crash > 0 ? { crashAfterSnapshot: () => faultRng.chance(crash) } : {}),
+      ...(opts.crashAfterSnapshot ? { crashAfterSnapshot: opts.crashAfterSnapshot } : {}),
       ...(inspector ? { inspector } : {}),
     });
   }

@@ -99,7 +99,7 @@ export async function startProcess(env: Record<string, string>, role = 'all'): P
     child,
     stderr,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;
