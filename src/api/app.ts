@@ -10,6 +10,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { ordersRoutes } from './routes/orders.ts';
+import { vizRoutes } from './routes/viz.ts';
 
 export type { ApiDeps } from './deps.ts';
 
@@ -38,5 +39,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(catalogueRoutes, { deps });
   await app.register(ordersRoutes, { deps });
   await app.register(adminRoutes, { deps, prefix: '/admin' });
+  await app.register(vizRoutes, { deps });
   return app;
 }

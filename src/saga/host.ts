@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
 import type { Payload } from '../topics.ts';
+import type { SagaInspector } from './inspector.ts';
 import { createMailbox } from './mailbox.ts';
 import { priceOrder } from './pricing.ts';
 import { isDone, persist, restore, statusOf, step, viewOf, wakeAtOf, type OrderSnapshot } from './snapshot.ts';
@@ -25,6 +26,8 @@ export interface SagaHostDeps {
   casAttempts: number;
   /** Fault injection: true means "die" right after the snapshot write, before the sends. */
   crashAfterSnapshot?: () => boolean;
+  /** INSPECT=1: told of every committed transition. */
+  inspector?: SagaInspector;
 }
 
 /** Builds the event from the current snapshot, or null when the message is irrelevant to it. */
@@ -71,6 +74,7 @@ export function createSagaHost(deps: SagaHostDeps) {
         continue;
       }
       metrics.sagaTransitions.inc({ event: event!.type, changed: 'true' });
+      deps.inspector?.onTransition(orderId, event!, next);
       if (deps.crashAfterSnapshot?.()) throw new SimulatedCrashError('between snapshot write and send');
       if (outbox.length > 0) {
         await broker.publish(outbox);

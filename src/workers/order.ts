@@ -4,6 +4,7 @@
  */
 import { dispatch } from '../messaging/consumer.ts';
 import { createSagaHost, type SagaHost } from '../saga/host.ts';
+import type { SagaInspector } from '../saga/inspector.ts';
 import { createSweeper, type Sweeper } from '../saga/sweeper.ts';
 import { Subscriptions, Topics } from '../topics.ts';
 import type { WorkerDeps } from './deps.ts';
@@ -13,6 +14,7 @@ export interface OrderWorkerOptions extends WorkerDeps {
   sweepIntervalMs: number;
   leaseMs: number;
   crashAfterSnapshot?: () => boolean;
+  inspector?: SagaInspector;
   /** false leaves the sweeper to the caller (tests tick it with a manual clock). */
   autoSweep?: boolean;
 }
