@@ -3,7 +3,7 @@
  * the host restores it, steps it with xstate's pure `transition()`, and writes back the
  * result with the outbox built from the returned actions.
  */
-import { createActor, initialTransition, type SnapshotFrom } from 'xstate';
+import { createActor, type SnapshotFrom } from 'xstate';
 import {
   MACHINE_VERSION,
   nextWakeUp,
@@ -51,29 +51,6 @@ export function viewOf(snapshot: OrderSnapshot): OrderView {
   return view;
 }
 
-export const wakeAtOf = (snapshot: OrderSnapshot): number | null => nextWakeUp(statusOf(snapshot), snapshot.context);
-
-export function newOrderSaga(input: OrderInput): { snapshot: PersistedOrder; view: OrderView; wakeAt: number } {
-  const [snapshot] = initialTransition(orderMachine, input);
-  return { snapshot: persist(snapshot), view: viewOf(snapshot), wakeAt: snapshot.context.startDeadline };
-}
-
-export interface Step {
-  next: OrderSnapshot;
-  outbox: OutMessage[];
-  /** False when the event caused no transition (xstate returns the same snapshot). */
-  changed: boolean;
-}
-
-/** Which topic each effect action of the machine publishes to. */
-const effectTopics: Record<string, TopicName> = {
-  publishPaymentRequest: Topics.paymentRequest,
-  publishStockRollback: Topics.stockRollback,
-  publishPaymentRefund: Topics.paymentRefund,
-  publishOrderCompleted: Topics.orderCompleted,
-  publishOrderCancel: Topics.orderCancel,
-};
-
 type ActorScope = Parameters<typeof orderMachine.transition>[2];
 type ActionObject = { type: string; params?: unknown };
 
@@ -100,6 +77,29 @@ const inertScope: ActorScope = (() => {
     },
   } as unknown as ActorScope;
 })();
+
+export const wakeAtOf = (snapshot: OrderSnapshot): number | null => nextWakeUp(statusOf(snapshot), snapshot.context);
+
+export function newOrderSaga(input: OrderInput): { snapshot: PersistedOrder; view: OrderView; wakeAt: number } {
+  const snapshot = orderMachine.getInitialSnapshot(inertScope, input);
+  return { snapshot: persist(snapshot), view: viewOf(snapshot), wakeAt: snapshot.context.startDeadline };
+}
+
+export interface Step {
+  next: OrderSnapshot;
+  outbox: OutMessage[];
+  /** False when the event caused no transition (xstate returns the same snapshot). */
+  changed: boolean;
+}
+
+/** Which topic each effect action of the machine publishes to. */
+const effectTopics: Record<string, TopicName> = {
+  publishPaymentRequest: Topics.paymentRequest,
+  publishStockRollback: Topics.stockRollback,
+  publishPaymentRefund: Topics.paymentRefund,
+  publishOrderCompleted: Topics.orderCompleted,
+  publishOrderCancel: Topics.orderCancel,
+};
 
 function transition(snapshot: OrderSnapshot, event: OrderEvent): [OrderSnapshot, ActionObject[]] {
   collected = [];
