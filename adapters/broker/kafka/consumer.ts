@@ -1,0 +1,183 @@
+/**
+ * One group member per subscribe(): a kafkajs consumer with the co-partitioned assigner,
+ * no auto-commit, and eachBatch. Within a partition one message is handled at a time
+ * (one order's messages share a partition); partitions run side by side. A handled
+ * message is committed (offset + 1) after its handler resolved, at the end of each batch
+ * or every commitIntervalMs within a long one.
+ *
+ * Start positions: fromBeginning is false, so a partition with no committed offset starts
+ * at its end. Each new assignment pauses its partitions, commits the end of any partition
+ * that has no committed offset yet, and only then fetches; subscribe() resolves after the
+ * first one. So no member ever handles a partition the group has no offset for, and a
+ * message published after subscribe() resolved is never skipped, even when its partition
+ * moves to a member that joins later.
+ */
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from '../../../src/log.ts';
+import type { Delivery, SubscribeOptions, Subscription } from '../../../src/ports/broker.ts';
+import type { BackoffPolicy } from '../../../src/retry.ts';
+import { CoPartitionedAssigner } from './assigner.ts';
+import { CommitBatcher } from './commits.ts';
+import { unavailable, within, type ConsumerTuning, type TopicNames } from './config.ts';
+import { deliver, type DeliveryDeps } from './delivery.ts';
+import { PartitionHolds, tpKey, type TopicPartition } from './holds.ts';
+import { startPositions } from './positions.ts';
+import type { Publisher } from './producer.ts';
+
+export interface ConsumerDeps {
+  kafka: Kafka;
+  admin: () => Promise<Admin>;
+  publisher: Publisher;
+  names: TopicNames;
+  redelivery: BackoffPolicy;
+  tuning: ConsumerTuning;
+  logger: Logger;
+  onError: ((err: unknown, d: Delivery) => void) | undefined;
+  /** Partitions handled side by side (kafkajs partitionsConsumedConcurrently). */
+  concurrency: number;
+}
+
+export class KafkaSubscription implements Subscription {
+  private readonly consumer: Consumer;
+  private readonly holds: PartitionHolds;
+  private readonly commits = new CommitBatcher();
+  private readonly delivery: DeliveryDeps;
+  private readonly group: string;
+  private readonly log: Logger;
+  private assigned = new Set<string>();
+  private generation = 0;
+  /** Set when a heartbeat failed: every batch stops at its next message so the member rejoins quickly. */
+  private rejoining = false;
+  private stopping = false;
+  private closing: Promise<void> | null = null;
+  private joined!: () => void;
+  private crashed!: (err: unknown) => void;
+  private readonly firstJoin = new Promise<void>((resolve, reject) => {
+    this.joined = resolve;
+    this.crashed = reject;
+  });
+
+  private constructor(
+    private readonly deps: ConsumerDeps,
+    options: SubscribeOptions,
+  ) {
+    this.group = options.group;
+    this.log = deps.logger.child({ group: options.group });
+    const t = deps.tuning;
+    this.consumer = deps.kafka.consumer({
+      groupId: options.group,
+      partitionAssigners: [CoPartitionedAssigner],
+      sessionTimeout: t.sessionTimeout,
+      rebalanceTimeout: t.rebalanceTimeout,
+      heartbeatInterval: t.heartbeatInterval,
+      maxWaitTimeInMs: t.maxWaitTimeInMs,
+      minBytes: 1,
+      allowAutoTopicCreation: false,
+    });
+    // A crash after start() stopped waiting must not become an unhandled rejection.
+    this.firstJoin.catch(() => undefined);
+    this.holds = new PartitionHolds(this.consumer);
+    const { names, publisher, redelivery, onError } = deps;
+    this.delivery = { handler: options.handler, names, publisher, redelivery, holds: this.holds, log: this.log, onError };
+    const { GROUP_JOIN, CRASH, FETCH_START } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
+    this.consumer.on(FETCH_START, () => {
+      this.rejoining = false;
+    });
+    this.consumer.on(CRASH, (e) => {
+      this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
+      if (!e.payload.restart) this.crashed(e.payload.error);
+    });
+  }
+
+  static async start(deps: ConsumerDeps, options: SubscribeOptions): Promise<KafkaSubscription> {
+    const sub = new KafkaSubscription(deps, options);
+    try {
+      await sub.consumer.connect();
+      await sub.consumer.subscribe({ topics: options.topics.map((t) => deps.names.physical(t)), fromBeginning: false });
+      await sub.consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: deps.concurrency,
+        eachBatch: (payload) => sub.eachBatch(payload),
+      });
+      await within(sub.firstJoin, deps.tuning.joinTimeoutMs, `joining consumer group ${options.group}`);
+      return sub;
+    } catch (err) {
+      await sub.close();
+      throw unavailable(`could not join consumer group ${options.group}`, err);
+    }
+  }
+
+  /** Stops fetching, lets the in-flight handlers finish, commits them, leaves the group; bounded by closeTimeoutMs. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stopping = true;
+      this.holds.clear();
+      try {
+        await within(this.consumer.disconnect(), this.deps.tuning.closeTimeoutMs, `leaving consumer group ${this.group}`);
+      } catch (err) {
+        this.log.warn({ err }, 'kafka consumer did not close in time');
+      }
+    })();
+    return this.closing;
+  }
+
+  private onJoin(assignment: Record<string, number[]>): void {
+    const generation = ++this.generation;
+    const tps: TopicPartition[] = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+    this.assigned = new Set(tps.map((tp) => tpKey(tp.topic, tp.partition)));
+    this.holds.keepOnly(this.assigned);
+    // Synchronous, inside kafkajs's join: the pauses are in place before its first fetch.
+    for (const tp of tps) this.holds.hold(tp, 'join');
+    void this.position(generation, tps);
+  }
+
+  /** Commits the start of any partition the group has no offset for, then lets the assignment fetch. */
+  private async position(generation: number, tps: TopicPartition[]): Promise<void> {
+    const current = (): boolean => generation === this.generation && !this.stopping;
+    for (let attempt = 1; current(); attempt++) {
+      try {
+        await startPositions(await this.deps.admin(), this.consumer, this.group, tps);
+        break;
+      } catch (err) {
+        this.log.warn({ err, attempt }, 'could not set start positions of a new assignment; retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
+      }
+    }
+    if (!current()) return;
+    for (const tp of tps) this.holds.release(tp, 'join');
+    this.joined();
+  }
+
+  private async eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    const k = tpKey(topic, partition);
+    const commit = (next: number): Promise<void> => this.commits.commit(commitOffsetsIfNecessary, topic, partition, next);
+    let handled: number | null = null;
+    let lastCommit = Date.now();
+    try {
+      for (const message of batch.messages) {
+        if (this.stopping || this.rejoining || !isRunning() || isStale() || !this.assigned.has(k)) break;
+        const retryIn = await deliver(this.delivery, topic, partition, message);
+        if (retryIn !== null) {
+          this.holds.backOff({ topic, partition }, retryIn);
+          break;
+        }
+        resolveOffset(message.offset);
+        handled = Number(message.offset);
+        if (Date.now() - lastCommit >= this.deps.tuning.commitIntervalMs) {
+          await commit(handled + 1);
+          handled = null;
+          lastCommit = Date.now();
+        }
+        await heartbeat().catch((err: unknown) => {
+          this.rejoining = true;
+          throw err;
+        });
+      }
+    } finally {
+      if (handled !== null) await commit(handled + 1);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Dead letters: the original key, value bytes and headers, plus why and where from
+ * (DlqHeaders), on `<prefix><topic>.dlq`. The value is kept as it came, so an unparseable
+ * message is dead-lettered byte for byte.
+ */
+import { errorCode } from '../../../src/errors.ts';
+import { DlqHeaders, type Delivery } from '../../../src/ports/broker.ts';
+import { dlqOf } from '../../../src/topics.ts';
+import type { TopicNames } from './config.ts';
+import type { OutRecord } from './producer.ts';
+
+export function deadLetter(names: TopicNames, from: Delivery, raw: Buffer | null, err: unknown): OutRecord {
+  return {
+    topic: names.physical(dlqOf(from.topic)),
+    key: from.key,
+    value: raw ?? Buffer.alloc(0),
+    headers: {
+      ...from.headers,
+      [DlqHeaders.errorCode]: errorCode(err),
+      [DlqHeaders.errorMessage]: err instanceof Error ? err.message : String(err),
+      [DlqHeaders.sourceTopic]: from.topic,
+      [DlqHeaders.sourcePartition]: String(from.partition),
+      [DlqHeaders.sourceOffset]: String(from.offset),
+    },
+  };
+}
+
+/** kafkajs hands headers over as Buffers (or arrays of them, for repeated keys); the port wants strings. */
+export function decodeHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) continue;
+    // A repeated header keeps its last value, as a map of strings can hold only one.
+    const last = Array.isArray(v) ? v[v.length - 1] : v;
+    if (last !== undefined) out[k] = last.toString();
+  }
+  return out;
+}

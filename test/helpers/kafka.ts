@@ -1,0 +1,144 @@
+/**
+ * Where the Kafka tests find a broker, and what they need besides the adapter: a unique
+ * topic prefix per test, raw kafkajs access (poison messages, topic cleanup), and a group
+ * member in a child process that a test can kill mid-flow.
+ *
+ * Endpoint: KAFKA_BROKERS when set; else 127.0.0.1:9092 when it answers; else a
+ * testcontainers Kafka when a Docker engine answers and @testcontainers/kafka is installed
+ * (it is not a dependency: no Docker engine runs on this project's machines); else the
+ * tests skip with one line, unless REQUIRE_INTEGRATION=1, which makes that a failure.
+ */
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Kafka, logLevel, type RecordMetadata } from 'kafkajs';
+
+export interface KafkaEndpoint {
+  brokers: string[];
+  stop(): Promise<void>;
+}
+
+export type Found = { endpoint: KafkaEndpoint; skip?: undefined } | { endpoint?: undefined; skip: string };
+
+const LOCAL = '127.0.0.1:9092';
+const HOW = 'start one with `scripts/kafka-local.sh start` or set KAFKA_BROKERS=host:port';
+
+export async function findKafka(): Promise<Found> {
+  const fromEnv = process.env.KAFKA_BROKERS?.trim();
+  if (fromEnv) return { endpoint: { brokers: fromEnv.split(',').map((s) => s.trim()), stop: async () => {} } };
+  if (await answers(LOCAL)) return { endpoint: { brokers: [LOCAL], stop: async () => {} } };
+  const container = await fromTestcontainers();
+  if (container) return { endpoint: container };
+  const reason = `Kafka integration tests skipped: no Kafka at ${LOCAL}; ${HOW}`;
+  if (process.env.REQUIRE_INTEGRATION === '1') throw new Error(`REQUIRE_INTEGRATION=1 but no Kafka at ${LOCAL}; ${HOW}`);
+  return { skip: reason };
+}
+
+function answers(hostPort: string, timeoutMs = 1_000): Promise<boolean> {
+  const [host, port] = hostPort.split(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: host!, port: Number(port) });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Thin on purpose: used only where a Docker engine runs and the package was installed by hand. */
+async function fromTestcontainers(): Promise<KafkaEndpoint | null> {
+  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return null;
+  const pkg = '@testcontainers/kafka';
+  try {
+    const { KafkaContainer } = (await import(pkg)) as { KafkaContainer: new (image: string) => { withKraft(): { start(): Promise<{ getHost(): string; getMappedPort(p: number): number; stop(): Promise<unknown> }> } } };
+    const started = await new KafkaContainer('confluentinc/cp-kafka:7.7.1').withKraft().start();
+    return { brokers: [`${started.getHost()}:${started.getMappedPort(9093)}`], stop: async () => void (await started.stop()) };
+  } catch {
+    return null;
+  }
+}
+
+/** A topic prefix no other test or run shares. */
+export const uniquePrefix = (): string => `t${randomUUID().slice(0, 8)}.`;
+
+const raw = (brokers: string[]): Kafka => new Kafka({ clientId: 'kafka-test-helper', brokers, logLevel: logLevel.NOTHING });
+
+/**
+ * Deletes every topic whose name starts with `prefix` (the per-test topics). Listing all
+ * topics fails for a moment while another client deletes some (kafkajs fails the whole
+ * answer), so several tries over a few seconds; a test's topics left behind are harmless, hence no throw.
+ */
+export async function deleteTopics(brokers: string[], prefix: string): Promise<void> {
+  const admin = raw(brokers).admin();
+  try {
+    await admin.connect();
+    for (let attempt = 1; attempt <= 8; attempt++) {
+      try {
+        const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+        if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  } catch {
+    // Kafka is gone; nothing to clean.
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Writes bytes as they are, bypassing the adapter (which only ever writes JSON). */
+export async function publishRaw(brokers: string[], topic: string, message: { key: string; value: string; headers?: Record<string, string> }): Promise<RecordMetadata> {
+  const producer = raw(brokers).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const [meta] = await producer.send({ topic, acks: -1, messages: [message] });
+    return meta!;
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** What a child member reports to its parent over IPC. */
+export type MemberReport = { type: 'ready' } | { type: 'delivery'; key: string; seq: number; offset: number; partition: number };
+
+/**
+ * Runs in a child process (`node --import tsx test/helpers/kafka.ts member`): joins GROUP on
+ * TOPIC, reports each delivery, and never finishes the handler of seq HANG_AT, so the
+ * parent can kill it with that message handled but not committed.
+ */
+async function member(): Promise<void> {
+  const { createKafkaBroker } = await import('../../adapters/broker/kafka.ts');
+  const env = (name: string): string => process.env[name] ?? '';
+  const send = (r: MemberReport): void => void process.send?.(r);
+  const broker = await createKafkaBroker({
+    brokers: env('KAFKA_BROKERS').split(','),
+    partitions: 3,
+    topicPrefix: env('TOPIC_PREFIX'),
+    ensureTopicsAtStart: false,
+    consumer: { sessionTimeout: 6_000, rebalanceTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 20 },
+  });
+  const hangAt = Number(env('HANG_AT'));
+  await broker.subscribe({
+    group: env('GROUP'),
+    topics: [env('TOPIC') as never],
+    handler: async (d) => {
+      const seq = Number(d.headers['x-seq']);
+      send({ type: 'delivery', key: d.key, seq, offset: d.offset, partition: d.partition });
+      if (seq === hangAt) await new Promise(() => {});
+    },
+  });
+  send({ type: 'ready' });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.argv[2] === 'member') {
+  member().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
