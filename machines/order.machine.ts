@@ -43,6 +43,8 @@ export interface OrderInput {
   createdAt: number;
   stepTimeoutMs: number;
   compensationRetry: { initialMs: number; maxMs: number };
+  /** W3C trace id of the request that placed the order (plain data): the sweeper's TIMEOUTs join that trace. */
+  traceId?: string;
 }
 
 export interface OrderContext extends OrderInput {

@@ -1,10 +1,22 @@
-/** prom-client metrics, one registry per process (or per test system). */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+/**
+ * prom-client metrics, one registry per process (or per test system). Gauges that read
+ * state (overdue compensations, consumer lag) are computed at scrape time by `collect()`
+ * from sources the saga host and the composition root register, so the hot path pays
+ * nothing for them.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ConsumerLag } from './ports/broker.ts';
+
+/** Counts this source's orders in COMPENSATING for longer than one step timeout, now. */
+export type OverdueSource = () => number;
+export type LagSource = () => Promise<readonly ConsumerLag[]>;
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const latencyBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+  const overdueSources = new Set<OverdueSource>();
+  const lagSources = new Set<LagSource>();
   return {
     registry,
     ordersAccepted: new Counter({ name: 'orders_accepted_total', help: 'Orders accepted by POST /orders', registers: [registry] }),
@@ -18,6 +30,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       name: 'order_end_to_end_seconds',
       help: 'From acceptance to terminal status',
       labelNames: ['status'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    sagaStep: new Histogram({
+      name: 'saga_step_seconds',
+      help: 'Time an order spent in a state, observed when it leaves it (ORDERING is passed through: 0)',
+      labelNames: ['step'] as const,
       buckets: latencyBuckets,
       registers: [registry],
     }),
@@ -39,6 +58,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['event', 'changed'] as const,
       registers: [registry],
     }),
+    dlqMessages: new Counter({
+      name: 'dlq_messages_total',
+      help: 'Consumed messages refused as non-retriable (sent to <topic>.dlq), by source topic',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
     casConflicts: new Counter({ name: 'saga_cas_conflicts_total', help: 'Compare-and-set writes lost to another writer', registers: [registry] }),
     deadlinesFired: new Counter({ name: 'saga_deadlines_fired_total', help: 'TIMEOUT events sent by the sweeper', registers: [registry] }),
     outboxResent: new Counter({ name: 'saga_outbox_resent_total', help: 'Outboxes re-sent on a redelivered or no-op event', registers: [registry] }),
@@ -48,6 +73,44 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['route', 'method', 'code'] as const,
       registers: [registry],
     }),
+    compensatingOverdue: new Gauge({
+      name: 'orders_compensating_overdue',
+      help: 'Orders hosted by this process in COMPENSATING for longer than one step timeout',
+      registers: [registry],
+      collect() {
+        let n = 0;
+        for (const count of overdueSources) n += count();
+        this.set(n);
+      },
+    }),
+    consumerLag: new Gauge({
+      name: 'kafka_consumer_lag',
+      help: 'Messages between a consumer group\'s committed offset and the log end, per partition (when the broker reports it)',
+      labelNames: ['group', 'topic', 'partition'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const read of lagSources) {
+          let rows: readonly ConsumerLag[];
+          try {
+            rows = await read();
+          } catch {
+            continue; // a broker that cannot answer now leaves the series out of this scrape
+          }
+          for (const r of rows) this.set({ group: r.group, topic: r.topic, partition: String(r.partition) }, r.lag);
+        }
+      },
+    }),
+    /** Registers a source for orders_compensating_overdue; returns its removal. */
+    trackCompensatingOverdue(count: OverdueSource): () => void {
+      overdueSources.add(count);
+      return () => overdueSources.delete(count);
+    },
+    /** Registers a source for kafka_consumer_lag (a broker's `lag()`); returns its removal. */
+    trackConsumerLag(read: LagSource): () => void {
+      lagSources.add(read);
+      return () => lagSources.delete(read);
+    },
   };
 }
 

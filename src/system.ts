@@ -99,6 +99,9 @@ export async function startSystem(opts: StartOptions): Promise<System> {
   const broker = opts.broker ?? owned!.broker;
   const store = opts.store ?? owned!.store;
   const roles = new Set(opts.roles);
+  // kafka_consumer_lag, read at scrape time, when the broker adapter can tell.
+  const lag = broker.lag?.bind(broker);
+  if (lag) metrics.trackConsumerLag(lag);
 
   if (config.seedDemo) await store.seed(demoProducts, demoUsers);
 

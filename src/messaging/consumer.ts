@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Delivery, Handler } from '../ports/broker.ts';
 import { SCHEMA_VERSION, TopicSchemas, type Payload, type TopicName } from '../topics.ts';
+import { placeFields } from './place.ts';
 
 export type TopicHandlers = { [T in TopicName]?: (payload: Payload<T>, delivery: Delivery) => Promise<void> };
 
@@ -33,12 +34,10 @@ export function dispatch(handlers: TopicHandlers, deps: { metrics: Metrics; logg
     } catch (err) {
       const retriable = isRetriable(err);
       deps.metrics.messagesHandled.inc({ topic: delivery.topic, outcome: retriable ? 'retry' : 'dlq' });
+      if (!retriable) deps.metrics.dlqMessages.inc({ topic: delivery.topic });
       deps.logger[retriable ? 'warn' : 'error'](
         {
-          orderId: delivery.key,
-          topic: delivery.topic,
-          partition: delivery.partition,
-          offset: delivery.offset,
+          ...placeFields(delivery.key, delivery),
           attempt: delivery.attempt,
           code: errorCode(err),
           err,

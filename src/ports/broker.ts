@@ -32,6 +32,14 @@ export interface SubscribeOptions {
   handler: Handler;
 }
 
+/** One consumer group's backlog on one partition: log end offset minus committed offset. */
+export interface ConsumerLag {
+  group: string;
+  topic: string;
+  partition: number;
+  lag: number;
+}
+
 export interface Broker {
   /** Resolves once every message is durably accepted; rejects with a retriable error otherwise. */
   publish(messages: readonly OutMessage[]): Promise<void>;
@@ -42,6 +50,14 @@ export interface Broker {
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Throws when the broker cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Optional: the lag of consumer groups, one row per group, topic and partition (logical
+   * topic names, no prefix). Read at scrape time for the `kafka_consumer_lag` gauge, so it
+   * may do I/O but should answer in well under a second. An adapter without it has no lag
+   * series. The memory broker reports every group it holds; a Kafka adapter reports the
+   * groups this process consumes in (admin.fetchOffsets vs admin.fetchTopicOffsets).
+   */
+  lag?(): Promise<ConsumerLag[]>;
   close(): Promise<void>;
 }
 

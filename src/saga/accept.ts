@@ -8,6 +8,7 @@ import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
 import type { Item, OrderStatus } from '../schemas.ts';
 import { message, Topics } from '../topics.ts';
+import { formatTraceparent, newTrace, parseTraceparent, TRACEPARENT } from '../trace.ts';
 import { newOrderSaga } from './snapshot.ts';
 
 export interface AcceptDeps {
@@ -36,6 +37,11 @@ export async function acceptOrder(
   headers?: Record<string, string>,
 ): Promise<AcceptOutcome> {
   const orderId = deps.newOrderId();
+  // The order joins the caller's trace (the api passes the request's traceparent); without
+  // one it starts its own, so every message of every order is traced.
+  const given = parseTraceparent(headers?.[TRACEPARENT]);
+  const trace = given ?? newTrace();
+  const startHeaders = given ? headers : { ...headers, [TRACEPARENT]: formatTraceparent(trace) };
   const { snapshot, view, wakeAt } = newOrderSaga({
     orderId,
     userId: order.userId,
@@ -43,6 +49,7 @@ export async function acceptOrder(
     createdAt: deps.clock.now(),
     stepTimeoutMs: deps.stepTimeoutMs,
     compensationRetry: deps.compensationRetry,
+    traceId: trace.traceId,
   });
   let created: Awaited<ReturnType<Store['createOrder']>>;
   try {
@@ -65,7 +72,7 @@ export async function acceptOrder(
   if (current.status === 'PENDING') {
     try {
       await deps.broker.publish([
-        message(Topics.orderStart, { orderId: current.orderId, userId: current.userId, items: current.items }, headers),
+        message(Topics.orderStart, { orderId: current.orderId, userId: current.userId, items: current.items }, startHeaders),
       ]);
     } catch (cause) {
       return { kind: 'unpublished', orderId: current.orderId, created: created.created, cause };

@@ -8,10 +8,13 @@ import type { OrderEvent } from '../../machines/order.machine.ts';
 import type { Clock } from '../clock.ts';
 import { ConcurrentUpdateError, SimulatedCrashError, UnknownOrderError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { placeFields, type MessagePlace } from '../messaging/place.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
 import type { Payload } from '../topics.ts';
+import { childOfTraceId, childTrace, formatTraceparent, parseTraceparent, TRACEPARENT, type TraceContext } from '../trace.ts';
+import { createCompensatingWatch } from './compensating.ts';
 import type { SagaInspector } from './inspector.ts';
 import { createMailbox } from './mailbox.ts';
 import { priceOrder } from './pricing.ts';
@@ -35,26 +38,50 @@ type EventFor = (snapshot: OrderSnapshot, now: number) => Promise<OrderEvent | n
 
 export type SagaHost = ReturnType<typeof createSagaHost>;
 
+/**
+ * The outbox joins the trigger's trace: a child of the delivery's traceparent, else of the
+ * trace stored with the order (the sweeper's TIMEOUTs), else no header at all.
+ */
+function outboxTrace(parent: TraceContext | null, storedTraceId: string | undefined): Record<string, string> | undefined {
+  if (parent) return { [TRACEPARENT]: formatTraceparent(childTrace(parent)) };
+  if (storedTraceId) return { [TRACEPARENT]: formatTraceparent(childOfTraceId(storedTraceId)) };
+  return undefined;
+}
+
 export function createSagaHost(deps: SagaHostDeps) {
   const { store, broker, clock, metrics, logger } = deps;
   const mailbox = createMailbox();
+  const compensating = createCompensatingWatch();
+  const untrack = metrics.trackCompensatingOverdue(() => compensating.overdue(clock.now()));
 
-  async function apply(orderId: string, eventFor: EventFor, headers?: Record<string, string>): Promise<void> {
+  /** `place` is where the triggering message sits; none for the sweeper's TIMEOUT. */
+  async function apply(orderId: string, eventFor: EventFor, place?: MessagePlace): Promise<void> {
+    const parent = place ? parseTraceparent(place.headers[TRACEPARENT]) : null;
+    // One child logger per event, built only if a line is written (hot path).
+    let child: Logger | undefined;
+    let traceId: string | undefined = parent?.traceId;
+    const log = (): Logger =>
+      (child ??= logger.child(place ? placeFields(orderId, place, traceId) : { orderId, traceId, source: 'sweeper' }));
+    const debug = logger.isLevelEnabled('debug');
+
     for (let attempt = 1; attempt <= deps.casAttempts; attempt++) {
       const row = await store.loadSaga(orderId);
       if (!row) throw new UnknownOrderError(orderId);
       const snapshot = restore(row.snapshot);
+      traceId ??= snapshot.context.traceId;
       const now = clock.now();
       const event = await eventFor(snapshot, now);
-      const result = event ? step(snapshot, event, headers) : null;
+      const result = event ? step(snapshot, event, outboxTrace(parent, snapshot.context.traceId)) : null;
 
       if (!result?.changed) {
+        compensating.note(orderId, snapshot, now);
         if (event) metrics.sagaTransitions.inc({ event: event.type, changed: 'false' });
+        if (debug) log().debug({ event: event?.type ?? null, status: statusOf(snapshot) }, 'saga event changed nothing');
         if (!row.outboxSent && row.outbox.length > 0) {
           await broker.publish(row.outbox);
           await store.markOutboxSent(orderId, row.version);
           metrics.outboxResent.inc();
-          logger.info({ orderId, messages: row.outbox.length, status: statusOf(snapshot) }, 'unsent outbox re-sent');
+          log().info({ messages: row.outbox.length, status: statusOf(snapshot) }, 'unsent outbox re-sent');
         }
         return;
       }
@@ -74,16 +101,20 @@ export function createSagaHost(deps: SagaHostDeps) {
         continue;
       }
       metrics.sagaTransitions.inc({ event: event!.type, changed: 'true' });
+      observeSteps(metrics, snapshot.context.history.length, next.context.history);
+      compensating.note(orderId, next, now);
       deps.inspector?.onTransition(orderId, event!, next);
       if (deps.crashAfterSnapshot?.()) throw new SimulatedCrashError('between snapshot write and send');
       if (outbox.length > 0) {
         await broker.publish(outbox);
         await store.markOutboxSent(orderId, row.version + 1);
       }
-      logger.info(
-        { orderId, event: event!.type, from: statusOf(snapshot), to: view.status, sent: outbox.map((m) => m.topic) },
-        'saga transition',
-      );
+      // Per-transition lines are debug (hot path); an order's end is info.
+      if (terminal || debug) {
+        const line = { event: event!.type, from: statusOf(snapshot), to: view.status, sent: outbox.map((m) => m.topic) };
+        if (terminal) log().info({ ...line, reason: view.reason?.code }, 'saga transition: order finished');
+        else log().debug(line, 'saga transition');
+      }
       if (terminal) {
         metrics.ordersFinished.inc({ status: view.status, reason: view.reason?.code ?? '' });
         metrics.orderLatency.observe({ status: view.status }, Math.max(0, now - next.context.createdAt) / 1000);
@@ -93,26 +124,31 @@ export function createSagaHost(deps: SagaHostDeps) {
     throw new ConcurrentUpdateError(orderId);
   }
 
-  const run = (orderId: string, eventFor: EventFor, headers?: Record<string, string>) =>
-    mailbox.run(orderId, () => apply(orderId, eventFor, headers));
+  const run = (orderId: string, eventFor: EventFor, place?: MessagePlace) => mailbox.run(orderId, () => apply(orderId, eventFor, place));
 
   const simple =
     (make: (now: number) => OrderEvent): EventFor =>
     async (_s, now) =>
       make(now);
 
+  // Each takes the payload and, optionally, where its message sits (the Delivery): the
+  // outbox joins that message's trace and the event's log lines carry its place.
   return {
-    orderStart: (p: Payload<'order.start'>) => run(p.orderId, simple((now) => ({ type: 'START', now }))),
+    orderStart: (p: Payload<'order.start'>, place?: MessagePlace) => run(p.orderId, simple((now) => ({ type: 'START', now })), place),
     // ORDERING is passed through here: read the user and prices first, then feed the
     // machine the reservation and the pricing outcome in one step (one compare-and-set).
-    stockSuccess: (p: Payload<'stock.success'>) =>
-      run(p.orderId, async (snapshot, now) => {
-        const status = statusOf(snapshot);
-        if (status !== 'PENDING' && status !== 'RESERVING') return null;
-        const { userId, items } = snapshot.context;
-        return { type: 'STOCK_RESERVED', now, pricing: await priceOrder(store, userId, items) };
-      }),
-    stockFailed: (p: Payload<'stock.failed'>) =>
+    stockSuccess: (p: Payload<'stock.success'>, place?: MessagePlace) =>
+      run(
+        p.orderId,
+        async (snapshot, now) => {
+          const status = statusOf(snapshot);
+          if (status !== 'PENDING' && status !== 'RESERVING') return null;
+          const { userId, items } = snapshot.context;
+          return { type: 'STOCK_RESERVED', now, pricing: await priceOrder(store, userId, items) };
+        },
+        place,
+      ),
+    stockFailed: (p: Payload<'stock.failed'>, place?: MessagePlace) =>
       run(
         p.orderId,
         simple((now) => ({
@@ -122,10 +158,13 @@ export function createSagaHost(deps: SagaHostDeps) {
           // machine ignores it then, so mapping it is only for the type.
           failure: { code: p.code === 'CANCELLED' ? 'TIMEOUT' : p.code, message: p.message },
         })),
+        place,
       ),
-    stockReleased: (p: Payload<'stock.released'>) => run(p.orderId, simple((now) => ({ type: 'STOCK_RELEASED', now }))),
-    paymentSuccess: (p: Payload<'payment.success'>) => run(p.orderId, simple((now) => ({ type: 'PAYMENT_CHARGED', now }))),
-    paymentFailed: (p: Payload<'payment.failed'>) =>
+    stockReleased: (p: Payload<'stock.released'>, place?: MessagePlace) =>
+      run(p.orderId, simple((now) => ({ type: 'STOCK_RELEASED', now })), place),
+    paymentSuccess: (p: Payload<'payment.success'>, place?: MessagePlace) =>
+      run(p.orderId, simple((now) => ({ type: 'PAYMENT_CHARGED', now })), place),
+    paymentFailed: (p: Payload<'payment.failed'>, place?: MessagePlace) =>
       run(
         p.orderId,
         simple((now) => ({
@@ -133,13 +172,30 @@ export function createSagaHost(deps: SagaHostDeps) {
           now,
           failure: { code: p.code === 'CANCELLED' ? 'TIMEOUT' : p.code, message: p.message },
         })),
+        place,
       ),
-    paymentRefunded: (p: Payload<'payment.refunded'>) =>
-      run(p.orderId, simple((now) => ({ type: 'PAYMENT_REFUNDED', now }))),
-    /** Sent by the sweeper; `now` is the time the sweeper saw the entry due. */
+    paymentRefunded: (p: Payload<'payment.refunded'>, place?: MessagePlace) =>
+      run(p.orderId, simple((now) => ({ type: 'PAYMENT_REFUNDED', now })), place),
+    /** Sent by the sweeper; `now` is the time the sweeper saw the entry due. Joins the order's stored trace. */
     timeout: (orderId: string, now: number) => run(orderId, async () => ({ type: 'TIMEOUT', now })),
     get inFlight() {
       return mailbox.size;
     },
+    /** Stops feeding orders_compensating_overdue (the worker calls it on close). */
+    detach(): void {
+      untrack();
+    },
   };
+}
+
+/**
+ * saga_step_seconds: each state the order left in this transition, with the time spent in
+ * it, from the history entries (entry times). Usually one; RESERVING -> ORDERING -> PAYING
+ * leaves two (ORDERING with 0: it is passed through).
+ */
+function observeSteps(metrics: Metrics, before: number, history: readonly { status: string; at: number }[]): void {
+  for (let i = Math.max(0, before - 1); i < history.length - 1; i++) {
+    const entry = history[i]!;
+    metrics.sagaStep.observe({ step: entry.status }, Math.max(0, history[i + 1]!.at - entry.at) / 1000);
+  }
 }

@@ -33,13 +33,13 @@ export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderW
     topics: Subscriptions.order,
     handler: dispatch(
       {
-        [Topics.orderStart]: (p) => host.orderStart(p),
-        [Topics.stockSuccess]: (p) => host.stockSuccess(p),
-        [Topics.stockFailed]: (p) => host.stockFailed(p),
-        [Topics.stockReleased]: (p) => host.stockReleased(p),
-        [Topics.paymentSuccess]: (p) => host.paymentSuccess(p),
-        [Topics.paymentFailed]: (p) => host.paymentFailed(p),
-        [Topics.paymentRefunded]: (p) => host.paymentRefunded(p),
+        [Topics.orderStart]: (p, d) => host.orderStart(p, d),
+        [Topics.stockSuccess]: (p, d) => host.stockSuccess(p, d),
+        [Topics.stockFailed]: (p, d) => host.stockFailed(p, d),
+        [Topics.stockReleased]: (p, d) => host.stockReleased(p, d),
+        [Topics.paymentSuccess]: (p, d) => host.paymentSuccess(p, d),
+        [Topics.paymentFailed]: (p, d) => host.paymentFailed(p, d),
+        [Topics.paymentRefunded]: (p, d) => host.paymentRefunded(p, d),
       },
       opts,
     ),
@@ -51,6 +51,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderW
     async close() {
       await sweeper.stop();
       await subscription.close();
+      host.detach();
     },
   };
 }

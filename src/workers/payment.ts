@@ -1,33 +1,39 @@
 /**
  * The payment worker: charge on payment.request, refund on payment.refund, serialized
- * per user; idempotent by orderId in the store, refusals remembered.
+ * per user; idempotent by orderId in the store, refusals remembered. Replies join the
+ * command's trace.
  */
 import { dispatch } from '../messaging/consumer.ts';
 import type { Subscription } from '../ports/broker.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
+import { command } from './command.ts';
 import type { WorkerDeps } from './deps.ts';
 import { requireOrder, userLock } from './guards.ts';
 
 export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription> {
-  const { store, broker } = deps;
+  const { store, broker, logger } = deps;
   return broker.subscribe({
     group: deps.group,
     topics: Subscriptions.payment,
     handler: dispatch(
       {
-        [Topics.paymentRequest]: async ({ orderId, userId, amount }) => {
+        [Topics.paymentRequest]: async ({ orderId, userId, amount }, delivery) => {
+          const cmd = command(logger, delivery);
           await requireOrder(store, orderId);
           const outcome = await store.withLocks([userLock(userId)], () => store.charge(orderId, userId, amount));
           await broker.publish([
             outcome.ok
-              ? message(Topics.paymentSuccess, { orderId })
-              : message(Topics.paymentFailed, { orderId, code: outcome.code, message: outcome.message }),
+              ? message(Topics.paymentSuccess, { orderId }, cmd.headers)
+              : message(Topics.paymentFailed, { orderId, code: outcome.code, message: outcome.message }, cmd.headers),
           ]);
+          cmd.handled({ ok: outcome.ok, amount, ...(outcome.ok ? {} : { code: outcome.code }) }, 'payment charge handled');
         },
-        [Topics.paymentRefund]: async ({ orderId, userId }) => {
+        [Topics.paymentRefund]: async ({ orderId, userId }, delivery) => {
+          const cmd = command(logger, delivery);
           await requireOrder(store, orderId);
           await store.withLocks([userLock(userId)], () => store.refund(orderId, userId));
-          await broker.publish([message(Topics.paymentRefunded, { orderId })]);
+          await broker.publish([message(Topics.paymentRefunded, { orderId }, cmd.headers)]);
+          cmd.handled({}, 'payment refund handled');
         },
       },
       deps,

@@ -1,21 +1,24 @@
 /**
  * The stock worker: reserve on order.start, release on stock.rollback. Both are
  * idempotent by orderId in the store; a redelivered command repeats its recorded reply.
+ * Replies join the command's trace.
  */
 import { dispatch } from '../messaging/consumer.ts';
 import type { Subscription } from '../ports/broker.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
+import { command } from './command.ts';
 import { productLock, requireOrder } from './guards.ts';
 import type { WorkerDeps } from './deps.ts';
 
 export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> {
-  const { store, broker } = deps;
+  const { store, broker, logger } = deps;
   return broker.subscribe({
     group: deps.group,
     topics: Subscriptions.stock,
     handler: dispatch(
       {
-        [Topics.orderStart]: async ({ orderId, items }) => {
+        [Topics.orderStart]: async ({ orderId, items }, delivery) => {
+          const cmd = command(logger, delivery);
           await requireOrder(store, orderId);
           const outcome = await store.withLocks(
             items.map((i) => productLock(i.productId)),
@@ -23,17 +26,20 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
           );
           await broker.publish([
             outcome.ok
-              ? message(Topics.stockSuccess, { orderId, items })
-              : message(Topics.stockFailed, { orderId, code: outcome.code, message: outcome.message }),
+              ? message(Topics.stockSuccess, { orderId, items }, cmd.headers)
+              : message(Topics.stockFailed, { orderId, code: outcome.code, message: outcome.message }, cmd.headers),
           ]);
+          cmd.handled({ ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.code }) }, 'stock reserve handled');
         },
-        [Topics.stockRollback]: async ({ orderId }) => {
+        [Topics.stockRollback]: async ({ orderId }, delivery) => {
+          const cmd = command(logger, delivery);
           const { items } = await requireOrder(store, orderId);
           await store.withLocks(
             items.map((i) => productLock(i.productId)),
             () => store.release(orderId, items),
           );
-          await broker.publish([message(Topics.stockReleased, { orderId })]);
+          await broker.publish([message(Topics.stockReleased, { orderId }, cmd.headers)]);
+          cmd.handled({}, 'stock release handled');
         },
       },
       deps,

@@ -21,7 +21,12 @@ describe('POST /orders', () => {
     assert.equal(stored.wakeAt, h.clock.now() + 30_000);
     assert.equal(stored.idempotency, undefined);
     assert.deepEqual(h.broker.published, [
-      { topic: Topics.orderStart, key: 'o-1', value: { v: 1, orderId: 'o-1', ...validOrder } },
+      {
+        topic: Topics.orderStart,
+        key: 'o-1',
+        value: { v: 1, orderId: 'o-1', ...validOrder },
+        headers: { traceparent: res.headers.traceparent }, // the request's span (test/unit/trace.test.ts)
+      },
     ]);
     assert.equal((await h.metrics.ordersAccepted.get()).values[0]?.value, 1);
 
@@ -141,7 +146,12 @@ describe('POST /orders', () => {
     assert.equal(retry.headers.location, '/orders/o-1');
     assert.equal(h.store.orders.size, 1);
     assert.deepEqual(h.broker.published, [
-      { topic: Topics.orderStart, key: 'o-1', value: { v: 1, orderId: 'o-1', ...validOrder } },
+      {
+        topic: Topics.orderStart,
+        key: 'o-1',
+        value: { v: 1, orderId: 'o-1', ...validOrder },
+        headers: { traceparent: retry.headers.traceparent },
+      },
     ]);
   });
 });
@@ -175,7 +185,10 @@ describe('POST /orders with Idempotency-Key', () => {
     const again = await postOrder(h.app, validOrder, { 'idempotency-key': 'k1' });
     assert.deepEqual(again.json(), { orderId: 'o-1', status: 'PENDING' });
     assert.equal(h.store.orders.size, 1);
-    assert.deepEqual(h.broker.published[1], h.broker.published[0]);
+    // The same message; only its traceparent differs (each request is its own span).
+    const { headers: _second, ...second } = h.broker.published[1]!;
+    const { headers: _first, ...first } = h.broker.published[0]!;
+    assert.deepEqual(second, first);
   });
 
   test('the same key with a different body gets 422', async () => {

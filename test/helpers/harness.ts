@@ -7,6 +7,7 @@ import { createMemoryBroker, type MemoryBroker } from '../../adapters/broker/mem
 import { createMemoryStore, type MemoryStore } from '../../adapters/store/memory.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type MemoryFaults } from '../../src/config.ts';
+import type { Logger } from '../../src/log.ts';
 import type { Broker, Handler } from '../../src/ports/broker.ts';
 import type { Product, User } from '../../src/ports/store.ts';
 import { FastBackoff } from '../../src/retry.ts';
@@ -22,6 +23,8 @@ export interface HarnessOptions {
   roles?: Role[];
   /** Runs before each delivery: lets a test interleave sweeper ticks and clock moves with message handling. */
   beforeDelivery?: (h: Harness) => Promise<void>;
+  /** Default: silent. */
+  logger?: Logger;
 }
 
 export interface Harness {
@@ -93,6 +96,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     backoff: FastBackoff,
     autoSweep: false,
     leaseMs: stepTimeoutMs,
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
 
   h = {

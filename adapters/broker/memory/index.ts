@@ -7,7 +7,7 @@
 import type { Clock } from '../../../src/clock.ts';
 import type { MemoryFaults } from '../../../src/config.ts';
 import { BrokerUnavailableError } from '../../../src/errors.ts';
-import type { Broker, Delivery, Subscription } from '../../../src/ports/broker.ts';
+import type { Broker, ConsumerLag, Delivery, Subscription } from '../../../src/ports/broker.ts';
 import { seededRng } from '../../../src/random.ts';
 import { Backoff, type BackoffPolicy } from '../../../src/retry.ts';
 import { startAutoScheduler } from './auto.ts';
@@ -46,6 +46,8 @@ export interface MemoryBroker extends Broker {
   retained(): number;
   /** Counts of deliveries, outcomes and injected faults (a copy). */
   stats(): MemoryBrokerStats;
+  /** Every group's lag on every partition it consumes (the port's optional method, always here). */
+  lag(): Promise<ConsumerLag[]>;
   readonly seed: number;
 }
 
@@ -121,6 +123,16 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): MemoryBroker
       if (engine.closed) return Promise.reject(closedError());
       if (engine.backlog === 0 && engine.inFlight === 0) return Promise.resolve();
       return new Promise<void>((resolve, reject) => idleWaiters.push({ resolve, reject }));
+    },
+
+    async lag() {
+      // Committed offset vs log end on every group's lane; a message in flight still counts.
+      return engine.lanes.map((lane) => ({
+        group: lane.group.name,
+        topic: lane.partition.topic.name,
+        partition: lane.partition.index,
+        lag: lane.partition.log.end - lane.next,
+      }));
     },
 
     deadLetters: () => engine.deadLetters.list(),

@@ -8,6 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { acceptOrder } from '../../saga/accept.ts';
 import { Id, Items } from '../../schemas.ts';
+import { childTrace, formatTraceparent, TRACEPARENT } from '../../trace.ts';
 import type { RouteOptions } from '../deps.ts';
 import { ApiError, fromStore, notFound, unavailable } from '../errors.ts';
 import { bodyHash, IDEMPOTENCY_HEADER, idempotencyKey } from '../idempotency.ts';
@@ -28,10 +29,24 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
   const acceptDeps = { ...deps, newOrderId };
 
   app.post('/orders', { onRequest: rateLimitHook(clock, deps.rateLimitPerSec) }, async (request, reply) => {
+    // This request's span: a child of the caller's traceparent, or a new trace when there is
+    // none or it is invalid. It goes on order.start and back to the caller, errors included.
+    const incoming = request.headers[TRACEPARENT];
+    const trace = childTrace(typeof incoming === 'string' ? incoming : undefined);
+    const traceparent = formatTraceparent(trace);
+    reply.header(TRACEPARENT, traceparent);
     const key = idempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
     const body = parseOr400(OrderBody, request.body, 'invalid order');
-    const outcome = await acceptOrder(acceptDeps, body, key === undefined ? undefined : { key, bodyHash: bodyHash(body) });
+    const outcome = await acceptOrder(
+      acceptDeps,
+      body,
+      key === undefined ? undefined : { key, bodyHash: bodyHash(body) },
+      { [TRACEPARENT]: traceparent },
+    );
     if ((outcome.kind === 'accepted' || outcome.kind === 'unpublished') && outcome.created) metrics.ordersAccepted.inc();
+    if (outcome.kind === 'accepted' || outcome.kind === 'unpublished') {
+      request.log.debug({ orderId: outcome.orderId, traceId: trace.traceId, outcome: outcome.kind, created: outcome.created }, 'order recorded');
+    }
     switch (outcome.kind) {
       case 'accepted':
         return reply
