@@ -8,6 +8,7 @@ import type { ChargeOutcome, ReserveOutcome, UndoOutcome } from '../../../src/po
 import { MAX_AMOUNT, type Item } from '../../../src/schemas.ts';
 import { isAmount } from './catalogue.ts';
 import type { MemoryState, PaymentRecord, StockRecord } from './state.ts';
+import { demand } from '../demand.ts';
 
 const credit = (counter: number, amount: number): number => Math.min(MAX_AMOUNT, counter + amount);
 
@@ -31,18 +32,6 @@ function paymentReply(orderId: string, record: PaymentRecord): ChargeOutcome {
     case 'tombstone':
       return { ok: false, code: 'CANCELLED', message: `order ${orderId} was cancelled before it was charged` };
   }
-}
-
-/** Sums quantities per product, so an item listed twice cannot pass the stock check twice. */
-function demand(items: readonly Item[]): Map<string, number> {
-  const wanted = new Map<string, number>();
-  for (const { productId, quantity } of items) {
-    if (!Number.isSafeInteger(quantity) || quantity < 1) {
-      throw new RangeError(`quantity of ${productId} must be a positive integer, got ${quantity}`);
-    }
-    wanted.set(productId, (wanted.get(productId) ?? 0) + quantity);
-  }
-  return wanted;
 }
 
 function refusal(state: MemoryState, wanted: Map<string, number>): Extract<StockRecord, { kind: 'refused' }> | null {

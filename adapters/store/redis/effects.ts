@@ -9,18 +9,7 @@ import type { Item } from '../../../src/schemas.ts';
 import { call } from './connection.ts';
 import { ttlOf, type Ctx } from './context.ts';
 import type { Reply } from './scripts.ts';
-
-/** Sums quantities per product (first appearance order), so an item listed twice cannot pass the check twice. */
-function demand(items: readonly Item[]): Map<string, number> {
-  const wanted = new Map<string, number>();
-  for (const { productId, quantity } of items) {
-    if (!Number.isSafeInteger(quantity) || quantity < 1) {
-      throw new RangeError(`quantity of ${productId} must be a positive integer, got ${quantity}`);
-    }
-    wanted.set(productId, (wanted.get(productId) ?? 0) + quantity);
-  }
-  return wanted;
-}
+import { demand } from '../demand.ts';
 
 /** now, expireAt and the PEXPIRE of an effect record written at this instant. */
 function effectTimes(ctx: Ctx): string[] {
