@@ -24,7 +24,10 @@ export interface UndoOutcome { undone: boolean }
 /** The persisted saga: what the saga host loads, steps and writes back. */
 export interface SagaRecord {
   version: number;
-  /** The machine's persisted snapshot (JSON), tagged with the machine version. */
+  /**
+   * The machine's persisted snapshot (JSON), tagged with the machine version; null once a
+   * finished order's outbox was sent (see markOutboxSent).
+   */
   snapshot: unknown;
   /** Messages the last transition must send; re-sent until marked sent. */
   outbox: OutMessage[];
@@ -89,7 +92,11 @@ export interface Store {
    * terminal ones. Moved in the same atomic writes as the snapshots (createOrder, commitSaga).
    */
   statusCounts(): Promise<Record<OrderStatus, number>>;
-  /** Marks the outbox of that version sent; a no-op if the saga has moved on. */
+  /**
+   * Marks the outbox of that version sent; a no-op if the saga has moved on. A finished
+   * order's snapshot and outbox are dropped then (its view stays): loadSaga answers
+   * `snapshot: null` for it, meaning there is nothing left to do.
+   */
   markOutboxSent(orderId: string, version: number): Promise<void>;
   /**
    * Leases up to `limit` index entries due at `now` by moving their score to

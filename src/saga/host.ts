@@ -67,6 +67,8 @@ export function createSagaHost(deps: SagaHostDeps) {
     for (let attempt = 1; attempt <= deps.casAttempts; attempt++) {
       const row = await store.loadSaga(orderId);
       if (!row) throw new UnknownOrderError(orderId);
+      // Finished, and its last outbox went out: nothing can change it, nothing to re-send.
+      if (row.snapshot === null) return;
       const snapshot = restore(row.snapshot);
       traceId ??= snapshot.context.traceId;
       const now = clock.now();

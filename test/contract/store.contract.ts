@@ -328,6 +328,19 @@ export function storeContract(name: string, make: StoreFactory): void {
         assert.deepEqual(await delta(start), { PENDING: 1, COMPLETED: 1 });
       }));
 
+      it('drops a finished order’s snapshot and outbox once its outbox is sent, keeping its view', using(async ({ store, id }) => {
+        await store.createOrder(newOrder(id('o')));
+        await store.commitSaga(id('o'), 1, write(id('o'), 'COMPENSATING', { outbox: true }));
+        await store.markOutboxSent(id('o'), 2);
+        assert.notEqual((await store.loadSaga(id('o')))?.snapshot, null, 'not finished: the snapshot stays');
+        const end = write(id('o'), 'CANCELLED', { outbox: true, terminal: true, wakeAt: null });
+        await store.commitSaga(id('o'), 2, end);
+        assert.deepEqual((await store.loadSaga(id('o')))?.snapshot, end.snapshot, 'kept until the outbox is sent');
+        await store.markOutboxSent(id('o'), 3);
+        assert.deepEqual(await store.loadSaga(id('o')), { version: 3, snapshot: null, outbox: [], outboxSent: true });
+        assert.equal((await store.getOrder(id('o')))?.status, 'CANCELLED');
+      }));
+
       it('stores the outbox unsent and marks it sent only for the current version', using(async ({ store, id }) => {
         await store.createOrder(newOrder(id('o')));
         const w = write(id('o'), 'COMPENSATING', { outbox: true });

@@ -4,7 +4,7 @@
  * value that cannot be stored leaves nothing half-written.
  */
 import type { CreateOutcome, NewOrder, SagaRecord, SagaWrite } from '../../../src/ports/store.ts';
-import { OrderStatuses, type OrderStatus, type OrderView } from '../../../src/schemas.ts';
+import { isTerminal, OrderStatuses, type OrderStatus, type OrderView } from '../../../src/schemas.ts';
 import type { MemoryState } from './state.ts';
 
 /** JSON text in, fresh objects out: the same round trip a Redis value takes. */
@@ -90,7 +90,14 @@ export function commitSaga(state: MemoryState, orderId: string, expectedVersion:
 
 export function markOutboxSent(state: MemoryState, orderId: string, version: number): void {
   const row = state.order(orderId);
-  if (row !== undefined && row.version === version) row.outboxSent = true;
+  if (row === undefined || row.version !== version) return;
+  row.outboxSent = true;
+  // A finished order whose outbox went out needs nothing but its view: drop the snapshot
+  // and the outbox (loadSaga then answers a null snapshot), so it keeps little memory.
+  if (isTerminal(row.status)) {
+    row.snapshot = 'null';
+    row.outbox = '[]';
+  }
 }
 
 /**
