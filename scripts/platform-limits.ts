@@ -1,8 +1,10 @@
 /**
  * The platform's own limits on this machine, beside the saga's figures (BENCHMARKS.md):
  *   npx tsx scripts/platform-limits.ts [messages=100000] [reserves=100000]
- * 1. Kafka through our adapter (kafkajs): publish small keyed messages (200 in flight),
- *    then consume them with a no-op handler on KAFKA_PARTITIONS partitions; msgs/s each.
+ * 1. Kafka through our adapter (kafkajs), KAFKA_PARTITIONS partitions, small keyed
+ *    messages, 200 publishes in flight: publish alone; produce + consume (no-op handler);
+ *    and a worker's chain (consume one, publish one and wait for its ack, like every saga
+ *    hop), counted downstream. msgs/s each.
  * 2. Redis through our store: the reserve script (one Lua call), 256 in flight; calls/s.
  * Needs `scripts/kafka-local.sh start` and Redis on 6379 (or KAFKA_BROKERS / REDIS_URL).
  * Uses its own topic prefix and key prefix and removes what it created.
@@ -27,31 +29,53 @@ async function pool(total: number, width: number, task: (i: number) => Promise<v
   }));
 }
 
-async function kafka(): Promise<{ publishPerSec: number; consumePerSec: number }> {
+async function kafka(): Promise<Record<string, number>> {
   const broker = await createKafkaBroker({ brokers, partitions, topicPrefix: `limits${run}.` });
-  try {
+  const counter = (topic: typeof Topics.stockReleased | typeof Topics.paymentRefunded, group: string) => {
     let seen = 0;
     let resolveAll!: () => void;
     const all = new Promise<void>((r) => (resolveAll = r));
-    const t0 = performance.now();
-    await pool(messages, 200, (i) =>
-      broker.publish([message(Topics.stockReleased, { orderId: `m${i}` })]),
-    );
-    const publishPerSec = messages / ((performance.now() - t0) / 1000);
-    // A fresh group starts at the end, so re-publish after it joined and time the consume.
-    const sub = await broker.subscribe({
-      group: `limits${run}`,
-      topics: [Topics.stockReleased],
+    const sub = broker.subscribe({
+      group,
+      topics: [topic],
       handler: async () => {
         if (++seen === messages) resolveAll();
       },
     });
+    return { sub, all };
+  };
+  try {
+    // 1. publish alone
+    let t = performance.now();
+    await pool(messages, 200, (i) => broker.publish([message(Topics.stockReleased, { orderId: `m${i}` })]));
+    const publishPerSec = messages / ((performance.now() - t) / 1000);
+    // 2. produce + consume: from the first publish to the last message handled
+    const plain = counter(Topics.stockReleased, `limits${run}-plain`);
+    const plainSub = await plain.sub;
+    t = performance.now();
     await pool(messages, 200, (i) => broker.publish([message(Topics.stockReleased, { orderId: `n${i}` })]));
-    const t1 = performance.now();
-    await all;
-    const consumePerSec = messages / ((performance.now() - t1) / 1000);
-    await sub.close();
-    return { publishPerSec: Math.round(publishPerSec), consumePerSec: Math.round(consumePerSec) };
+    await plain.all;
+    const produceConsumePerSec = messages / ((performance.now() - t) / 1000);
+    await plainSub.close();
+    // 3. a worker's chain: consume one, publish one (acked) before the next, as every
+    //    saga hop does; counted where the second topic is consumed
+    const relay = await broker.subscribe({
+      group: `limits${run}-relay`,
+      topics: [Topics.stockReleased],
+      handler: async (d) => broker.publish([message(Topics.paymentRefunded, { orderId: d.key })]),
+    });
+    const chained = counter(Topics.paymentRefunded, `limits${run}-chain`);
+    const chainSub = await chained.sub;
+    t = performance.now();
+    await pool(messages, 200, (i) => broker.publish([message(Topics.stockReleased, { orderId: `c${i}` })]));
+    await chained.all;
+    const chainPerSec = messages / ((performance.now() - t) / 1000);
+    await Promise.all([relay.close(), chainSub.close()]);
+    return {
+      publishPerSec: Math.round(publishPerSec),
+      produceConsumePerSec: Math.round(produceConsumePerSec),
+      consumeRepublishChainPerSec: Math.round(chainPerSec),
+    };
   } finally {
     await broker.close();
   }

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Starts the four roles as four processes on Kafka + Redis (for benchmarks), prints the
+# api URL, and stops them all on exit. Usage: scripts/split-up.sh PREFIX PORT
+# (PREFIX isolates topics, groups and keys; KAFKA_PARTITIONS etc. come from the environment.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prefix=${1:?prefix}; port=${2:-3300}
+export BROKER=kafka STORE=redis TOPIC_PREFIX="$prefix." KAFKA_GROUP_PREFIX="$prefix." KEY_PREFIX="$prefix:"
+export LOG_LEVEL=${LOG_LEVEL:-warn} ADMIN_TOKEN=${ADMIN_TOKEN:-bench} METRICS_PORT=0
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT
+for role in stock order payment; do
+  npx tsx src/main.ts "$role" > "/tmp/split-$prefix-$role.log" 2>&1 & pids+=($!)
+done
+for role in stock order payment; do
+  until grep -q "is up" "/tmp/split-$prefix-$role.log"; do sleep 0.2; done
+done
+PORT=$port npx tsx src/main.ts api > "/tmp/split-$prefix-api.log" 2>&1 & pids+=($!)
+until grep -q "is up" "/tmp/split-$prefix-api.log"; do sleep 0.2; done
+echo "up on http://127.0.0.1:$port"
+wait
