@@ -12,7 +12,7 @@ import { placeFields, type MessagePlace } from '../messaging/place.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
-import type { Payload } from '../topics.ts';
+import { Topics, type Payload } from '../topics.ts';
 import { childOfTraceId, childTrace, formatTraceparent, parseTraceparent, TRACEPARENT, type TraceContext } from '../trace.ts';
 import { createCompensatingWatch } from './compensating.ts';
 import type { SagaInspector } from './inspector.ts';
@@ -136,10 +136,10 @@ export function createSagaHost(deps: SagaHostDeps) {
   // Each takes the payload and, optionally, where its message sits (the Delivery): the
   // outbox joins that message's trace and the event's log lines carry its place.
   return {
-    orderStart: (p: Payload<'order.start'>, place?: MessagePlace) => run(p.orderId, simple((now) => ({ type: 'START', now })), place),
+    orderStart: (p: Payload<typeof Topics.orderStart>, place?: MessagePlace) => run(p.orderId, simple((now) => ({ type: 'START', now })), place),
     // ORDERING is passed through here: read the user and prices first, then feed the
     // machine the reservation and the pricing outcome in one step (one compare-and-set).
-    stockSuccess: (p: Payload<'stock.success'>, place?: MessagePlace) =>
+    stockSuccess: (p: Payload<typeof Topics.stockSuccess>, place?: MessagePlace) =>
       run(
         p.orderId,
         async (snapshot, now) => {
@@ -150,7 +150,7 @@ export function createSagaHost(deps: SagaHostDeps) {
         },
         place,
       ),
-    stockFailed: (p: Payload<'stock.failed'>, place?: MessagePlace) =>
+    stockFailed: (p: Payload<typeof Topics.stockFailed>, place?: MessagePlace) =>
       run(
         p.orderId,
         simple((now) => ({
@@ -162,11 +162,11 @@ export function createSagaHost(deps: SagaHostDeps) {
         })),
         place,
       ),
-    stockReleased: (p: Payload<'stock.released'>, place?: MessagePlace) =>
+    stockReleased: (p: Payload<typeof Topics.stockReleased>, place?: MessagePlace) =>
       run(p.orderId, simple((now) => ({ type: 'STOCK_RELEASED', now })), place),
-    paymentSuccess: (p: Payload<'payment.success'>, place?: MessagePlace) =>
+    paymentSuccess: (p: Payload<typeof Topics.paymentSuccess>, place?: MessagePlace) =>
       run(p.orderId, simple((now) => ({ type: 'PAYMENT_CHARGED', now })), place),
-    paymentFailed: (p: Payload<'payment.failed'>, place?: MessagePlace) =>
+    paymentFailed: (p: Payload<typeof Topics.paymentFailed>, place?: MessagePlace) =>
       run(
         p.orderId,
         simple((now) => ({
@@ -176,7 +176,7 @@ export function createSagaHost(deps: SagaHostDeps) {
         })),
         place,
       ),
-    paymentRefunded: (p: Payload<'payment.refunded'>, place?: MessagePlace) =>
+    paymentRefunded: (p: Payload<typeof Topics.paymentRefunded>, place?: MessagePlace) =>
       run(p.orderId, simple((now) => ({ type: 'PAYMENT_REFUNDED', now })), place),
     /** Sent by the sweeper; `now` is the time the sweeper saw the entry due. Joins the order's stored trace. */
     timeout: (orderId: string, now: number) => run(orderId, async () => ({ type: 'TIMEOUT', now })),

@@ -9,6 +9,7 @@
  * tests skip with one line, unless REQUIRE_INTEGRATION=1, which makes that a failure.
  */
 import { existsSync } from 'node:fs';
+import { setTimeout as retryAfter } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -82,7 +83,8 @@ export async function deleteTopics(brokers: string[], prefix: string): Promise<v
         if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
         return;
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+        // Cleanup only (no test waits on it): back off before listing again.
+        await retryAfter(200 * attempt);
       }
     }
   } catch {
