@@ -8,14 +8,15 @@ prefix=${1:?prefix}; port=${2:-3300}
 export BROKER=kafka STORE=redis TOPIC_PREFIX="$prefix." KAFKA_GROUP_PREFIX="$prefix." KEY_PREFIX="$prefix:"
 export LOG_LEVEL=${LOG_LEVEL:-warn} ADMIN_TOKEN=${ADMIN_TOKEN:-bench} METRICS_PORT=0
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT
+# setsid gives each role its own process group, so the trap stops tsx's node child too.
+trap 'for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done; wait' EXIT INT TERM
 for role in stock order payment; do
-  npx tsx src/main.ts "$role" > "/tmp/split-$prefix-$role.log" 2>&1 & pids+=($!)
+  setsid npx tsx src/main.ts "$role" > "/tmp/split-$prefix-$role.log" 2>&1 & pids+=($!)
 done
 for role in stock order payment; do
   until grep -q "is up" "/tmp/split-$prefix-$role.log"; do sleep 0.2; done
 done
-PORT=$port npx tsx src/main.ts api > "/tmp/split-$prefix-api.log" 2>&1 & pids+=($!)
+PORT=$port setsid npx tsx src/main.ts api > "/tmp/split-$prefix-api.log" 2>&1 & pids+=($!)
 until grep -q "is up" "/tmp/split-$prefix-api.log"; do sleep 0.2; done
 echo "up on http://127.0.0.1:$port"
 wait
