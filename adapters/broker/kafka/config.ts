@@ -107,10 +107,12 @@ function bridge(logger: Logger): logCreator {
       if (level === logLevel.WARN && EXPECTED_WARNINGS.some((w) => message.startsWith(w))) return;
       // kafkajs logs every error answer of the protocol (a heartbeat told to rejoin, a
       // partition whose leader is still moving in) at error level, and then handles it; our
-      // callers see real failures through their own errors, so these are warnings here.
+      // callers see real failures through their own errors, so these are debug lines here
+      // (a fresh topic's "not the leader" answers at every start were only noise).
       const routine = namespace === 'Connection' && message.startsWith('Response ');
-      if (level === logLevel.ERROR && !routine) log.error({ namespace, ...fields }, message);
-      else if (level === logLevel.ERROR || level === logLevel.WARN) log.warn({ namespace, ...fields }, message);
+      if (routine) log.debug({ namespace, ...fields }, message);
+      else if (level === logLevel.ERROR) log.error({ namespace, ...fields }, message);
+      else if (level === logLevel.WARN) log.warn({ namespace, ...fields }, message);
     };
 }
 
