@@ -13,6 +13,7 @@ import { ManualClock } from '../../src/clock.ts';
 import type { NewOrder, Store } from '../../src/ports/store.ts';
 import { MAX_AMOUNT, type OrderStatus, type OrderView } from '../../src/schemas.ts';
 import { message, Topics } from '../../src/topics.ts';
+import { orderView } from '../helpers/store-fixtures.ts';
 
 export type StoreFactory = (
   clock: ManualClock,
@@ -28,13 +29,7 @@ interface Ctx {
   id(name: string): string;
 }
 
-const view = (orderId: string, status: OrderStatus = 'PENDING'): OrderView => ({
-  orderId,
-  userId: 'u',
-  items: [{ productId: 'p', quantity: 1 }],
-  status,
-  history: [{ status, at: '2026-01-01T00:00:00.000Z' }],
-});
+const view = orderView;
 
 const newOrder = (orderId: string, extra: Partial<NewOrder> = {}): NewOrder => ({
   orderId,

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { coPartition, createKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from '../../adapters/broker/kafka.ts';
 import { BrokerUnavailableError, ConfigError } from '../../src/errors.ts';

@@ -13,7 +13,7 @@ import { createRedisStore, type RedisStoreOptions } from '../../adapters/store/r
 import { ManualClock } from '../../src/clock.ts';
 import { LockNotAcquiredError, StoreUnavailableError } from '../../src/errors.ts';
 import type { NewOrder, Store } from '../../src/ports/store.ts';
-import { MAX_AMOUNT, type OrderStatus, type OrderView } from '../../src/schemas.ts';
+import { MAX_AMOUNT } from '../../src/schemas.ts';
 import { storeContract } from '../contract/store.contract.ts';
 import {
   deleteKeys,
@@ -27,6 +27,7 @@ import {
   type RedisServer,
 } from '../helpers/redis.ts';
 import { deferred, Recorder, withTimeout } from '../helpers/wait.ts';
+import { everyStoreMethod, orderView } from '../helpers/store-fixtures.ts';
 
 const RETENTION_MS = 60_000;
 const skip = await redisSkipReason();
@@ -46,13 +47,7 @@ async function open(opts: Partial<RedisStoreOptions> = {}, clock = new ManualClo
   };
 }
 
-const view = (orderId: string, status: OrderStatus = 'PENDING'): OrderView => ({
-  orderId,
-  userId: 'u',
-  items: [{ productId: 'p', quantity: 1 }],
-  status,
-  history: [{ status, at: '2026-01-01T00:00:00.000Z' }],
-});
+const view = orderView;
 
 const newOrder = (orderId: string, wakeAt: number, key?: string): NewOrder => ({
   orderId,
@@ -302,30 +297,14 @@ if (skip !== undefined) {
       await store.ping();
       await server.stop();
       let lockedFnRan = false;
-      const calls: Record<keyof Store, () => Promise<unknown>> = {
-        putProduct: () => store.putProduct({ productId: 'p1', stock: 0, price: 0 }),
-        getProducts: () => store.getProducts(['p1']),
-        putUser: () => store.putUser({ userId: 'u1', balance: 0 }),
-        getUser: () => store.getUser('u1'),
-        seed: () => store.seed([{ productId: 'p2', stock: 1, price: 1 }], [{ userId: 'u2', balance: 1 }]),
-        reserve: () => store.reserve('o9', [{ productId: 'p1', quantity: 1 }]),
-        release: () => store.release('o8', [{ productId: 'p', quantity: 1 }]),
-        charge: () => store.charge('o9', 'u1', 10),
-        refund: () => store.refund('o8', 'u'),
-        withLocks: () => store.withLocks(['r'], async () => (lockedFnRan = true)),
-        createOrder: () => store.createOrder(newOrder('o2', 0)),
-        getOrder: () => store.getOrder('o1'),
-        loadSaga: () => store.loadSaga('o1'),
-        commitSaga: () => finish(store, 'o1'),
-        markOutboxSent: () => store.markOutboxSent('o1', 1),
-        statusCounts: () => store.statusCounts(),
-        claimDue: () => store.claimDue(Number.MAX_SAFE_INTEGER, 10, 1000),
-        watch: () => store.watch('o1', () => {}),
-        ping: () => store.ping(),
+      const calls = everyStoreMethod(store, {
+        newOrder: newOrder('o2', 0),
+        finish: () => finish(store, 'o1'),
         close: async () => {
           throw new StoreUnavailableError('close is checked below');
         },
-      };
+        onLocked: () => (lockedFnRan = true),
+      });
       const results = await Promise.allSettled(Object.values(calls).map((c) => c()));
       for (const [i, r] of results.entries()) {
         assert.equal(r.status, 'rejected', Object.keys(calls)[i]);

@@ -8,6 +8,7 @@ import type { NewOrder, Store } from '../../src/ports/store.ts';
 import type { OrderStatus, OrderView } from '../../src/schemas.ts';
 import { message, Topics } from '../../src/topics.ts';
 import { storeContract } from '../contract/store.contract.ts';
+import { everyStoreMethod, orderView } from '../helpers/store-fixtures.ts';
 
 storeContract('memory', async (clock, opts) => {
   const store = createMemoryStore({ clock, ...opts });
@@ -16,13 +17,7 @@ storeContract('memory', async (clock, opts) => {
 
 const RETENTION_MS = 1_000;
 
-const view = (orderId: string, status: OrderStatus = 'PENDING'): OrderView => ({
-  orderId,
-  userId: 'u1',
-  items: [{ productId: 'p1', quantity: 1 }],
-  status,
-  history: [{ status, at: '2026-01-01T00:00:00.000Z' }],
-});
+const view = (orderId: string, status: OrderStatus = 'PENDING'): OrderView => orderView(orderId, status, 'u1', 'p1');
 
 const newOrder = (orderId: string, wakeAt = 0, key?: string): NewOrder => ({
   orderId,
@@ -56,29 +51,12 @@ describe('memory store', () => {
     let lockedFnRan = false;
 
     store.setAvailable(false);
-    // A Record over keyof Store: a method added to the port without a line here fails to compile.
-    const calls: Record<keyof Store, () => Promise<unknown>> = {
-      putProduct: () => store.putProduct({ productId: 'p1', stock: 0, price: 0 }),
-      getProducts: () => store.getProducts(['p1']),
-      putUser: () => store.putUser({ userId: 'u1', balance: 0 }),
-      getUser: () => store.getUser('u1'),
-      seed: () => store.seed([{ productId: 'p2', stock: 1, price: 1 }], [{ userId: 'u2', balance: 1 }]),
-      reserve: () => store.reserve('o9', [{ productId: 'p1', quantity: 1 }]),
-      release: () => store.release('o8', [{ productId: 'p', quantity: 1 }]),
-      charge: () => store.charge('o9', 'u1', 10),
-      refund: () => store.refund('o8', 'u'),
-      withLocks: () => store.withLocks(['r'], async () => (lockedFnRan = true)),
-      createOrder: () => store.createOrder(newOrder('o2', 0, 'k2')),
-      getOrder: () => store.getOrder('o1'),
-      loadSaga: () => store.loadSaga('o1'),
-      commitSaga: () => finish(store, 'o1'),
-      markOutboxSent: () => store.markOutboxSent('o1', 1),
-      statusCounts: () => store.statusCounts(),
-      claimDue: () => store.claimDue(Number.MAX_SAFE_INTEGER, 10, 1000),
-      watch: () => store.watch('o1', () => {}),
-      ping: () => store.ping(),
+    const calls = everyStoreMethod(store, {
+      newOrder: newOrder('o2', 0, 'k2'),
+      finish: () => finish(store, 'o1'),
       close: () => store.close(),
-    };
+      onLocked: () => (lockedFnRan = true),
+    });
     for (const [name, call] of Object.entries(calls)) {
       await assert.rejects(call(), (err: unknown) => {
         assert.ok(err instanceof StoreUnavailableError, `${name} rejected with ${String(err)}`);
