@@ -22,6 +22,29 @@ export interface FinalState {
 /** How many breaks to spell out; the rest are counted. */
 const SHOWN = 3;
 
+/**
+ * Products and users whose final counter is above what their COMPLETED orders leave
+ * (`lost`: a debit of a completed order vanished) or below it (`doubled`: something was
+ * taken twice, or an undo never landed). Unknown counters count as neither.
+ */
+export function counterDrift(catalogue: Catalogue, completed: readonly CompletedOrder[], final: FinalState): { lost: number; doubled: number } {
+  const taken = new Map<string, number>();
+  const spent = new Map<string, number>();
+  for (const order of completed) {
+    for (const item of order.items) taken.set(item.productId, (taken.get(item.productId) ?? 0) + item.quantity);
+    spent.set(order.userId, (spent.get(order.userId) ?? 0) + (order.totalPrice ?? 0));
+  }
+  const drift = { lost: 0, doubled: 0 };
+  const count = (actual: number | null | undefined, expected: number): void => {
+    if (actual === null || actual === undefined || actual === expected) return;
+    if (actual > expected) drift.lost++;
+    else drift.doubled++;
+  };
+  catalogue.products.forEach((p, i) => count(final.stocks[i], p.stock - (taken.get(p.productId) ?? 0)));
+  catalogue.users.forEach((u, i) => count(final.balances[i], u.balance - (spent.get(u.userId) ?? 0)));
+  return drift;
+}
+
 export function checkInvariants(catalogue: Catalogue, completed: readonly CompletedOrder[], final: FinalState, stuck: number): string {
   const price = new Map(catalogue.products.map((p) => [p.productId, p.price]));
   const taken = new Map<string, number>();

@@ -37,6 +37,10 @@ export interface Report {
   warmup?: number;
   /** REJECTED and CANCELLED orders by reason code. */
   reasons: Record<string, number>;
+  /** Products and users whose final counter drifted from what the COMPLETED orders leave. */
+  drift?: { lost: number; doubled: number };
+  /** Epoch ms of the first POST (the trace's startMs are offsets from it). */
+  firstPostEpochMs?: number;
 }
 
 const round = (n: number, digits = 0): number => {

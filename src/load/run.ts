@@ -14,7 +14,7 @@ import { planCatalogue, productId, runPrefix, userId, type Catalogue } from './c
 import type { Driver, OrderRequest, Terminal } from './driver.ts';
 import { createHttpDriver } from './http.ts';
 import { createInProcessDriver } from './in-process.ts';
-import { checkInvariants, type CompletedOrder } from './invariants.ts';
+import { checkInvariants, counterDrift, type CompletedOrder } from './invariants.ts';
 import { Latency } from './latency.ts';
 import { UsageError, type LoadOptions } from './options.ts';
 import { createProgress, type Counts } from './progress.ts';
@@ -174,12 +174,14 @@ async function drive(
 
   const stuck = ends.length - counts.terminal;
   let invariants: string;
+  let drift: { lost: number; doubled: number } | undefined;
   try {
     const [stocks, balances] = await Promise.all([
       driver.stocks(catalogue.products.map((p) => p.productId)),
       driver.balances(catalogue.users.map((u) => u.userId)),
     ]);
     invariants = checkInvariants(catalogue, completed, { stocks, balances }, stuck);
+    drift = counterDrift(catalogue, completed, { stocks, balances });
   } catch (err) {
     invariants = `not checked: the final stock and balances could not be read (${(err as Error).message})`;
   }
@@ -208,6 +210,9 @@ async function drive(
     errors: planned.length - ends.length,
     ...(options.rate === null ? { concurrency: options.concurrency } : { rate: options.rate }),
     reasons,
+    ...(drift ? { drift } : {}),
+    // Wall-clock time of the first POST: the trace's startMs are offsets from it.
+    ...(Number.isNaN(firstPostAt) ? {} : { firstPostEpochMs: Math.round(Date.now() - (performance.now() - firstPostAt)) }),
   };
 }
 

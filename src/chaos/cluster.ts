@@ -1,0 +1,73 @@
+/**
+ * The roles of one chaos run: api, stock, order and payment as processes (workers
+ * `copies` times each) under a prefix of their own on the given Kafka and Redis.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Role } from '../system.ts';
+import { RoleProcess } from './roles.ts';
+
+export const WorkerRoles = ['stock', 'payment', 'order'] as const satisfies readonly Role[];
+
+export interface ClusterSpec {
+  prefix: string;
+  kafkaBrokers: string;
+  redisUrl: string;
+  redlockUrls?: string;
+  partitions: number;
+  stepTimeoutMs: number;
+  adminToken: string;
+  logDir: string;
+  /** Processes per worker role (the api is always one). */
+  copies: number;
+}
+
+export class Cluster {
+  readonly api: RoleProcess;
+  readonly workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>;
+
+  private constructor(api: RoleProcess, workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>) {
+    this.api = api;
+    this.workers = workers;
+  }
+
+  static async create(spec: ClusterSpec): Promise<Cluster> {
+    mkdirSync(spec.logDir, { recursive: true });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BROKER: 'kafka',
+      STORE: 'redis',
+      KAFKA_BROKERS: spec.kafkaBrokers,
+      KAFKA_PARTITIONS: String(spec.partitions),
+      TOPIC_PREFIX: `${spec.prefix}.`,
+      KAFKA_GROUP_PREFIX: `${spec.prefix}.`,
+      KEY_PREFIX: `${spec.prefix}:`,
+      REDIS_URL: spec.redisUrl,
+      REDLOCK_URLS: spec.redlockUrls ?? spec.redisUrl,
+      STEP_TIMEOUT_MS: String(spec.stepTimeoutMs),
+      ADMIN_TOKEN: spec.adminToken,
+      SEED_DEMO: '0',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    };
+    const workers = new Map<(typeof WorkerRoles)[number], RoleProcess[]>();
+    for (const role of WorkerRoles) {
+      const copies: RoleProcess[] = [];
+      for (let i = 1; i <= spec.copies; i++) copies.push(await RoleProcess.create(role, `${role}-${i}`, env, spec.logDir));
+      workers.set(role, copies);
+    }
+    return new Cluster(await RoleProcess.create('api', 'api', env, spec.logDir), workers);
+  }
+
+  all(): RoleProcess[] {
+    return [...[...this.workers.values()].flat(), this.api];
+  }
+
+  /** Consumers first (they create the topics and join), then the api. */
+  async start(): Promise<void> {
+    await Promise.all([...this.workers.values()].flat().map((p) => p.start()));
+    await this.api.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((p) => p.term()));
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Role processes of a chaos run: `node --import tsx src/main.ts <role>`, each with its
+ * own log file and HTTP port (PORT for the api, METRICS_PORT for the others), so
+ * readiness is one question to every role: does GET /healthz answer 200?
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { openSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Role } from '../system.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+/** A port nobody listens on right now (the kernel's choice). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function healthy(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+export class RoleProcess {
+  private child: ChildProcess | null = null;
+  private exited: Promise<unknown> = Promise.resolve();
+  private starts = 0;
+
+  private constructor(
+    readonly role: Role,
+    readonly name: string,
+    readonly port: number,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logDir: string,
+  ) {}
+
+  static async create(role: Role, name: string, env: NodeJS.ProcessEnv, logDir: string): Promise<RoleProcess> {
+    return new RoleProcess(role, name, await freePort(), env, logDir);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** Spawns the role; resolves once /healthz answers 200 (it may wait for its services). */
+  async start(timeoutMs = 120_000): Promise<void> {
+    const log = openSync(join(this.logDir, `${this.name}.${++this.starts}.log`), 'a');
+    const portVar = this.role === 'api' ? 'PORT' : 'METRICS_PORT';
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), this.role], {
+      cwd: root,
+      env: { ...this.env, [portVar]: String(this.port) },
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    this.child = child;
+    this.exited = once(child, 'exit').finally(() => {
+      if (this.child === child) this.child = null;
+    });
+    const until = Date.now() + timeoutMs;
+    while (!(await healthy(this.port))) {
+      if (this.child !== child) throw new Error(`${this.name} exited during start-up (see ${this.logDir}/${this.name}.${this.starts}.log)`);
+      if (Date.now() > until) throw new Error(`${this.name} not healthy within ${timeoutMs} ms`);
+      await delay(100);
+    }
+  }
+
+  /** SIGTERM and wait for the exit (a clean shutdown leaves the consumer group). */
+  async term(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGTERM');
+    await this.exited;
+  }
+
+  async kill(): Promise<void> {
+    if (!this.child) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
