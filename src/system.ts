@@ -131,6 +131,9 @@ export async function startSystem(opts: StartOptions): Promise<System> {
       sweepIntervalMs: opts.sweepIntervalMs ?? Math.max(10, Math.min(250, Math.floor(config.stepTimeoutMs / 10))),
       leaseMs: opts.leaseMs ?? Math.max(1_000, Math.min(config.stepTimeoutMs, 10_000)),
       autoSweep: opts.autoSweep ?? true,
+      workerGroups: { stock: group(Groups.stock), payment: group(Groups.payment) },
+      // Kafka commits trail handling by up to a commit interval; the memory broker's do not.
+      businessClock: config.broker === 'kafka' ? { graceMs: 2_000, probeEveryMs: 1_000 } : { graceMs: 0, probeEveryMs: 0 },
       ...(faultRng && crash > 0 ? { crashAfterSnapshot: () => faultRng.chance(crash) } : {}),
       ...(opts.crashAfterSnapshot ? { crashAfterSnapshot: opts.crashAfterSnapshot } : {}),
       ...(inspector ? { inspector } : {}),

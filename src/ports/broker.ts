@@ -40,6 +40,12 @@ export interface ConsumerLag {
   lag: number;
 }
 
+/** A consumer group and the topics it consumes (registry names). */
+export interface GroupTopics {
+  group: string;
+  topics: readonly TopicName[];
+}
+
 export interface Broker {
   /** Resolves once every message is durably accepted; rejects with a retriable error otherwise. */
   publish(messages: readonly OutMessage[]): Promise<void>;
@@ -58,6 +64,17 @@ export interface Broker {
    * groups this process consumes in (admin.fetchOffsets vs admin.fetchTopicOffsets).
    */
   lag?(): Promise<ConsumerLag[]>;
+  /** Optional: the partition number a key lands in, the same on every topic (co-partitioning). */
+  partitionOf?(key: string): number;
+  /**
+   * Optional: per partition number, whether every group named has handled (committed)
+   * every message appended to its topics before `before` (epoch ms: the broker's append
+   * clock, Kafka's message timestamps). A group that never committed anything on a
+   * partition counts as caught up there: nobody waits on it. Rejects when the broker
+   * cannot tell. The saga uses it so time an answer sat in our own queues is not spent
+   * from a step's deadline (rule 14).
+   */
+  handledBefore?(groups: readonly GroupTopics[], before: number): Promise<boolean[]>;
   close(): Promise<void>;
 }
 

@@ -178,8 +178,17 @@ export function createSagaHost(deps: SagaHostDeps) {
       ),
     paymentRefunded: (p: Payload<typeof Topics.paymentRefunded>, place?: MessagePlace) =>
       run(p.orderId, simple((now) => ({ type: 'PAYMENT_REFUNDED', now })), place),
-    /** Sent by the sweeper; `now` is the time the sweeper saw the entry due. Joins the order's stored trace. */
-    timeout: (orderId: string, now: number) => run(orderId, async () => ({ type: 'TIMEOUT', now })),
+    /**
+     * Sent by the sweeper; `now` is the time the sweeper saw the entry due. Joins the
+     * order's stored trace. The deadline is judged against `businessNow` (the business
+     * clock: not ahead of what our own queues have delivered); a deadline still ahead of
+     * it waits, and the sweeper comes back after its lease.
+     */
+    timeout: (orderId: string, now: number, businessNow: number = now) =>
+      run(orderId, async (snapshot) => {
+        const due = wakeAtOf(snapshot);
+        return due !== null && due > businessNow ? null : { type: 'TIMEOUT', now };
+      }),
     get inFlight() {
       return mailbox.size;
     },

@@ -9,11 +9,14 @@ import { errorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../ports/store.ts';
+import type { BusinessClock } from './business-clock.ts';
 import type { SagaHost } from './host.ts';
 
 export interface SweeperOptions {
   store: Store;
   host: Pick<SagaHost, 'timeout'>;
+  /** Deadlines wait while their answer may still sit in our queues; none: wall time. */
+  businessClock?: BusinessClock;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -26,16 +29,25 @@ export function createSweeper(opts: SweeperOptions) {
   const batch = opts.batch ?? 200;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<number> | null = null;
+  let heldLoggedAt = Number.NEGATIVE_INFINITY;
 
   /** Fires every entry due now; returns how many it fired. */
   async function tick(): Promise<number> {
     let fired = 0;
+    // Without a fresh answer from the broker, the last one stands: deadlines wait rather than
+    // fire on the strength of a queue we cannot see.
+    await opts.businessClock?.refresh().catch((err: unknown) => {
+      const now = opts.clock.now();
+      if (now - heldLoggedAt < 5_000) return;
+      heldLoggedAt = now;
+      opts.logger.warn({ code: errorCode(err), err }, 'cannot read consumer positions; deadlines wait');
+    });
     for (;;) {
       const now = opts.clock.now();
       const due = await opts.store.claimDue(now, batch, opts.leaseMs);
       await Promise.all(
         due.map((orderId) =>
-          opts.host.timeout(orderId, now).then(
+          opts.host.timeout(orderId, now, opts.businessClock?.at(orderId, now) ?? now).then(
             () => opts.metrics.deadlinesFired.inc(),
             (err: unknown) => opts.logger.warn({ orderId, code: errorCode(err), err }, 'deadline not handled; retried after the lease'),
           ),

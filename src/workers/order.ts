@@ -3,6 +3,7 @@
  * co-partitioned group) and runs the deadline sweeper.
  */
 import { dispatch } from '../messaging/consumer.ts';
+import { createBusinessClock } from '../saga/business-clock.ts';
 import { createSagaHost, type SagaHost } from '../saga/host.ts';
 import type { SagaInspector } from '../saga/inspector.ts';
 import { createSweeper, type Sweeper } from '../saga/sweeper.ts';
@@ -17,6 +18,10 @@ export interface OrderWorkerOptions extends WorkerDeps {
   inspector?: SagaInspector;
   /** false leaves the sweeper to the caller (tests tick it with a manual clock). */
   autoSweep?: boolean;
+  /** The worker groups' ids (with the deployment's prefix), whose queues deadlines wait for. */
+  workerGroups: { stock: string; payment: string };
+  /** Business clock: how far behind now its probe looks, and how often it probes. */
+  businessClock: { graceMs: number; probeEveryMs: number };
 }
 
 export interface OrderWorker {
@@ -27,7 +32,17 @@ export interface OrderWorker {
 
 export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderWorker> {
   const host = createSagaHost(opts);
-  const sweeper = createSweeper({ ...opts, host });
+  const businessClock = createBusinessClock({
+    broker: opts.broker,
+    clock: opts.clock,
+    workers: [
+      { group: opts.workerGroups.stock, topics: Subscriptions.stock },
+      { group: opts.workerGroups.payment, topics: Subscriptions.payment },
+    ],
+    saga: { group: opts.group, topics: Subscriptions.order },
+    ...opts.businessClock,
+  });
+  const sweeper = createSweeper({ ...opts, host, businessClock });
   const subscription = await opts.broker.subscribe({
     group: opts.group,
     topics: Subscriptions.order,

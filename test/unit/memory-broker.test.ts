@@ -313,7 +313,7 @@ describe('memory broker parts', () => {
 
   it('keeps offsets while trimming and compacting its head', () => {
     const log = new PartitionLog();
-    for (let i = 0; i < 5000; i++) assert.equal(log.append({ key: `k${i}`, value: String(i), headers: null }), i);
+    for (let i = 0; i < 5000; i++) assert.equal(log.append({ key: `k${i}`, value: String(i), headers: null, at: i }), i);
     log.trimTo(3000);
     assert.deepEqual([log.start, log.end, log.size], [3000, 5000, 2000]);
     assert.equal(log.at(2999), undefined);
@@ -321,7 +321,7 @@ describe('memory broker parts', () => {
     assert.equal(log.at(4999)?.value, '4999');
     log.trimTo(5000);
     assert.deepEqual([log.start, log.end, log.size], [5000, 5000, 0]);
-    assert.equal(log.append({ key: 'x', value: '1', headers: null }), 5000);
+    assert.equal(log.append({ key: 'x', value: '1', headers: null, at: 0 }), 5000);
     assert.equal(log.at(5000)?.key, 'x');
   });
 });

@@ -11,6 +11,7 @@ import { Backoff } from '../../../src/retry.ts';
 import { Topics } from '../../../src/topics.ts';
 import { createClient, defaultClientTuning, defaultConsumerTuning, TopicNames, unavailable, within, type KafkaBrokerOptions } from './config.ts';
 import { KafkaSubscription } from './consumer.ts';
+import { handledBefore, keyPartitioner } from './handled.ts';
 import { consumerLag, type PartitionLag } from './lag.ts';
 import { Publisher, type OutRecord } from './producer.ts';
 import { checkCoPartitioned, ensureTopics, registryTopics } from './topics.ts';
@@ -45,6 +46,7 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
   let open = true;
   let closing: Promise<void> | null = null;
   let partitionCounts = new Map<string, number>();
+  let partitionOf: ((key: string) => number) | null = null;
 
   let admin: Admin | null = null;
   let adminConnecting: Promise<Admin> | null = null;
@@ -155,6 +157,23 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
         );
       } catch (err) {
         throw unavailable('could not read consumer lag from Kafka', err);
+      }
+    },
+
+    partitionOf(key) {
+      partitionOf ??= keyPartitioner(partitionCounts.get(names.physical(Topics.orderStart)) ?? opts.partitions);
+      return partitionOf(key);
+    },
+
+    async handledBefore(groups, before) {
+      try {
+        return await within(
+          connectedAdmin().then((a) => handledBefore(a, names, groups, before)),
+          client.requestTimeout,
+          'reading committed offsets',
+        );
+      } catch (err) {
+        throw unavailable('could not read committed offsets from Kafka', err);
       }
     },
 

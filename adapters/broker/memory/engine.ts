@@ -22,6 +22,8 @@ export interface EngineOptions {
   redelivery: BackoffPolicy;
   mode: 'auto' | 'manual';
   onError: ((err: unknown, d: Delivery) => void) | undefined;
+  /** The append clock (epoch ms). */
+  now: () => number;
 }
 
 export interface Outgoing {
@@ -71,9 +73,10 @@ export class Engine implements LaneHooks {
     }
     // Encode the whole batch before appending any of it: a batch lands entirely or not at all.
     const values = messages.map((m) => encode(m.value));
+    const at = this.opts.now();
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      this.append(m.topic, { key: m.key, value: values[i]!, headers: m.headers ? { ...m.headers } : null });
+      this.append(m.topic, { key: m.key, value: values[i]!, headers: m.headers ? { ...m.headers } : null, at });
     }
   }
 
@@ -118,6 +121,21 @@ export class Engine implements LaneHooks {
       this.reassign(member.group);
     }
     return member.whenDrained();
+  }
+
+  /** Per partition number: has each named group handled everything appended before `before`? */
+  handledBefore(groups: readonly { group: string; topics: readonly string[] }[], before: number): boolean[] {
+    const ok = new Array<boolean>(this.opts.partitions).fill(true);
+    for (const { group, topics } of groups) {
+      const lanesByTopic = this.groups.get(group)?.lanes;
+      for (const topic of topics) {
+        for (const lane of lanesByTopic?.get(topic) ?? []) {
+          const oldest = lane.partition.log.at(lane.next);
+          if (oldest !== undefined && oldest.at < before) ok[lane.partition.index] = false;
+        }
+      }
+    }
+    return ok;
   }
 
   isReady(lane: Lane): boolean {
@@ -245,7 +263,7 @@ export class Engine implements LaneHooks {
       return false;
     }
     const entry = lane.partition.log.at(delivery.offset)!;
-    const letter = { topic: dlqName(delivery.topic), key: entry.key, value: entry.value, headers: deadLetterHeaders(entry.headers, delivery, err) };
+    const letter = { topic: dlqName(delivery.topic), key: entry.key, value: entry.value, headers: deadLetterHeaders(entry.headers, delivery, err), at: this.opts.now() };
     this.append(letter.topic, letter);
     this.deadLetters.push(letter);
     this.stats.deadLettered++;

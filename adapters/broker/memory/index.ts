@@ -14,6 +14,7 @@ import { startAutoScheduler } from './auto.ts';
 import type { DeadLetter } from './dead-letters.ts';
 import { Engine } from './engine.ts';
 import { drainLanes } from './manual.ts';
+import { partitionOf } from './partitioner.ts';
 import type { MemoryBrokerStats } from './stats.ts';
 
 export type { DeadLetter, MemoryBrokerStats };
@@ -23,7 +24,7 @@ export interface MemoryBrokerOptions {
   faults?: MemoryFaults | null;
   /** Scheduler seed when `faults` is null; with faults, `faults.seed` is the seed. */
   seed?: number;
-  /** Accepted so every adapter is built the same way; backoff runs on real timers, which a manual clock could not fire. */
+  /** Stamps appended messages (handledBefore); backoff runs on real timers, which a manual clock could not fire. */
   clock?: Clock;
   redelivery?: BackoffPolicy;
   mode?: 'auto' | 'manual';
@@ -66,6 +67,7 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): MemoryBroker
     redelivery: opts.redelivery ?? Backoff.redelivery,
     mode,
     onError: opts.onError,
+    now: opts.clock ? () => opts.clock!.now() : () => Date.now(),
   });
   if (mode === 'auto') startAutoScheduler(engine);
 
@@ -96,6 +98,13 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): MemoryBroker
 
     async ping() {
       if (engine.closed) throw closedError();
+    },
+
+    partitionOf: (key) => partitionOf(key, partitions),
+
+    async handledBefore(groups, before) {
+      if (engine.closed) throw closedError();
+      return engine.handledBefore(groups, before);
     },
 
     async close() {

@@ -8,6 +8,8 @@ export interface LogEntry {
   /** JSON text: every delivery parses its own copy, as a real broker's consumer would. */
   value: string;
   headers: Readonly<Record<string, string>> | null;
+  /** When it was appended (the broker's clock), as Kafka's message timestamp. */
+  at: number;
 }
 
 const COMPACT_AT = 1024;
