@@ -1,16 +1,16 @@
-/** The layering of DESIGN.md, enforced in `npm test`. */
+/** The layering of docs/architecture.md, enforced in `npm test`. */
 module.exports = {
   forbidden: [
     {
       name: 'machines-are-pure',
-      comment: 'machines/ holds pure XState definitions: nothing but xstate (DESIGN rule 2)',
+      comment: 'machines/ holds pure XState definitions: nothing but xstate (rule `pure-machine`, docs/architecture.md)',
       severity: 'error',
       from: { path: '^machines/' },
       to: { pathNot: ['^machines/', 'node_modules/xstate/'] },
     },
     {
       name: 'clients-only-in-adapters',
-      comment: 'kafkajs, ioredis and redlock are imported in adapters/ alone (DESIGN rule 1)',
+      comment: 'kafkajs, ioredis and redlock are imported in adapters/ alone (rule `ports-and-adapters`, docs/architecture.md)',
       severity: 'error',
       from: { pathNot: '^adapters/' },
       to: { path: 'node_modules/(kafkajs|ioredis|redlock)/' },

@@ -107,8 +107,9 @@ export const orderMachine = setup({
         return timeoutFailure('order start', context.stepTimeoutMs);
       },
     }),
-    // Undo every step that was asked for (DESIGN rule 9): the api published order.start, so
-    // stock is always undone; payment only if it was requested.
+    // Undo every step that was asked for (rule `compensate-what-was-asked`,
+    // docs/architecture.md): the api published order.start, so stock is always undone;
+    // payment only if it was requested.
     enterCompensating: assign(({ context, event }) => ({
       stockUndo: 'pending' as UndoState,
       paymentUndo: (context.paymentRequested ? 'pending' : 'none') as UndoState,

@@ -120,7 +120,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
     subscriptions.push(await startPaymentWorker({ ...base, logger: logger.child({ role: 'payment' }), group: group(Groups.payment) }));
   }
   if (roles.has('order')) {
-    // MEMORY_FAULTS is for the embedded adapters only (CONTRACT.md).
+    // MEMORY_FAULTS is for the embedded adapters only (docs/api.md).
     const faultRng = config.memoryFaults && config.broker === 'memory' ? seededRng(config.memoryFaults.seed + 1) : null;
     const crash = config.memoryFaults?.crash ?? 0;
     order = await startOrderWorker({

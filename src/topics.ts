@@ -60,7 +60,10 @@ export const Groups = {
   payment: 'payment-service',
 } as const;
 
-/** What each role consumes. The saga's inputs must be co-partitioned (DESIGN rule 5). */
+/**
+ * What each role consumes. The saga's inputs must be co-partitioned (rule
+ * `store-is-truth`, docs/architecture.md).
+ */
 export const Subscriptions = {
   stock: [Topics.orderStart, Topics.stockRollback],
   order: [

@@ -1,8 +1,8 @@
 /**
  * The in-memory Store: the same answers as the Redis adapter's Lua scripts, so a green
- * memory run means something (DESIGN rule 1). Every method does all its checks and
- * writes synchronously, which makes it atomic; values are copied in and out.
- * The pieces live in ./memory/, one concept per file.
+ * memory run means something (rule `ports-and-adapters`, docs/architecture.md). Every
+ * method does all its checks and writes synchronously, which makes it atomic; values are
+ * copied in and out. The pieces live in ./memory/, one concept per file.
  */
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { StoreUnavailableError } from '../../src/errors.ts';
@@ -37,7 +37,7 @@ function retention(value: number, name: string): number {
 export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
   const orderRetentionMs = retention(opts.orderRetentionMs, 'orderRetentionMs');
   // Effect records must outlive order records: a redelivered command for an order that
-  // is still known must find its record, or it would act twice (DESIGN rule 8).
+  // is still known must find its record, or it would act twice (rule `idempotent-effects`).
   const effectRetentionMs = retention(opts.effectRetentionMs ?? 2 * orderRetentionMs, 'effectRetentionMs');
   const state = new MemoryState(opts.clock ?? systemClock, orderRetentionMs, effectRetentionMs);
   const locks = new LockTable();

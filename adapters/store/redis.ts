@@ -42,7 +42,7 @@ function retention(value: number, name: string): number {
 export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> {
   const orderRetentionMs = retention(opts.orderRetentionMs, 'orderRetentionMs');
   // Effect records must outlive order records: a redelivered command for an order that
-  // is still known must find its record, or it would act twice (DESIGN rule 8).
+  // is still known must find its record, or it would act twice (rule `idempotent-effects`).
   const effectRetentionMs = retention(opts.effectRetentionMs ?? 2 * orderRetentionMs, 'effectRetentionMs');
   const keys = keysFor(opts.keyPrefix ?? '');
   const redlockUrls = opts.redlockUrls?.length ? opts.redlockUrls : [opts.url];

@@ -1,5 +1,5 @@
 /**
- * The run's one-line JSON report (CONTRACT.md, "Load generator report"): the contract's
+ * The run's one-line JSON report (docs/api.md, "Load generator report"): the contract's
  * fields first, in its order, then the extras.
  */
 import type { LatencySummary } from './latency.ts';

@@ -1,8 +1,10 @@
 /**
- * The saga host: the store is the truth (DESIGN rules 5-9). Every event loads the
- * snapshot, steps the machine with the pure transition(), and writes the new snapshot
- * with its outbox by compare-and-set; then sends the outbox and marks it sent. An event
- * that changes nothing still sends an unsent outbox. No live actor outlives its event.
+ * The saga host: the store is the truth (rules `store-is-truth`, `outbox-in-snapshot`,
+ * `deadlines-are-data`, `idempotent-effects`, `compensate-what-was-asked`;
+ * docs/architecture.md). Every event loads the snapshot, steps the machine with the pure
+ * transition(), and writes the new snapshot with its outbox by compare-and-set; then sends
+ * the outbox and marks it sent. An event that changes nothing still sends an unsent outbox.
+ * No live actor outlives its event.
  */
 import type { OrderEvent } from '../../machines/order.machine.ts';
 import type { Clock } from '../clock.ts';

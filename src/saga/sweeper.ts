@@ -1,8 +1,8 @@
 /**
- * Deadlines don't wait for messages (DESIGN rule 7). The sweeper leases due entries of
- * the store's deadline index (bumping their score, never removing them) and sends each
- * a TIMEOUT through the host's compare-and-set path, so a deadline fires once and a
- * sweeper that dies mid-way only delays it by the lease.
+ * Deadlines don't wait for messages (rule `deadlines-are-data`, docs/architecture.md). The
+ * sweeper leases due entries of the store's deadline index (bumping their score, never
+ * removing them) and sends each a TIMEOUT through the host's compare-and-set path, so a
+ * deadline fires once and a sweeper that dies mid-way only delays it by the lease.
  */
 import type { Clock } from '../clock.ts';
 import { errorCode } from '../errors.ts';

@@ -1,7 +1,7 @@
 /**
- * The order machine as a graph, read from the machine definition itself (DESIGN rule 2:
- * the diagram is drawn from the definition, never by hand). Mermaid, DOT and the live
- * page are all rendered from this one walk.
+ * The order machine as a graph, read from the machine definition itself (rule
+ * `pure-machine`, docs/architecture.md: the diagram is drawn from the definition, never by
+ * hand). Mermaid, DOT and the live page are all rendered from this one walk.
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { orderMachine } from '../../machines/order.machine.ts';

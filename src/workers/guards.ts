@@ -4,7 +4,8 @@ import type { OrderView } from '../schemas.ts';
 
 /**
  * A command for an orderId with no record is refused (DLQ): effect records outlive order
- * records, so an old redelivery can never act twice (DESIGN rule 8).
+ * records, so an old redelivery can never act twice (rule `idempotent-effects`,
+ * docs/architecture.md).
  */
 export async function requireOrder(store: Store, orderId: string): Promise<OrderView> {
   const view = await store.getOrder(orderId);

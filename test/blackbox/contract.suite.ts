@@ -1,5 +1,5 @@
 /**
- * The black-box suite: drives CONTRACT.md's routes, statuses and invariants over real
+ * The black-box suite: drives docs/api.md's routes, statuses and invariants over real
  * HTTP against a running system. The same suite runs against every deployment
  * (embedded, embedded with faults, and later Kafka + Redis). Ids carry a per-run suffix
  * so runs never share products or users.

@@ -1,6 +1,7 @@
 /**
- * The Store contract: one suite, run against every adapter (DESIGN rule 1), so the
- * memory store and the Redis store give the same answers. It uses the Store port only.
+ * The Store contract: one suite, run against every adapter (rule `ports-and-adapters`,
+ * docs/architecture.md), so the memory store and the Redis store give the same answers. It
+ * uses the Store port only.
  *
  * `make` must hand each test its own isolated store (e.g. a fresh KEY_PREFIX for Redis):
  * the deadline index is global to a store. Ids carry a random suffix as well. Time moves

@@ -142,7 +142,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
 }
 
 /**
- * The invariants of CONTRACT.md, exactly: every order terminal; for every product, final
+ * The invariants of docs/api.md, exactly: every order terminal; for every product, final
  * stock = initial - quantities of COMPLETED orders; for every user, final balance =
  * initial - totalPrice of COMPLETED orders; nothing below zero. Returns the broken ones.
  */

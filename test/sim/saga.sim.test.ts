@@ -2,7 +2,7 @@
  * Simulation: random orders over random seeds on the memory broker with duplicates,
  * crashes before commit, host crashes between snapshot and send, failed publishes and
  * cross-topic reordering, with deadlines firing in the middle of the traffic. Every
- * order must end terminal and every invariant of CONTRACT.md must hold exactly.
+ * order must end terminal and every invariant of docs/api.md must hold exactly.
  * A failure prints the seed; replay with SIM_SEED=<seed>.
  */
 import assert from 'node:assert/strict';

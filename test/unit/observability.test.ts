@@ -1,7 +1,8 @@
 /**
- * The metrics of DESIGN rule 13, read the way Prometheus reads them (registry.metrics()
- * and the metrics' own values), after orders run through a deterministic in-process
- * system: the memory broker in manual mode, the memory store, a manual clock.
+ * The metrics of rule `observable` (docs/architecture.md), read the way Prometheus reads
+ * them (registry.metrics() and the metrics' own values), after orders run through a
+ * deterministic in-process system: the memory broker in manual mode, the memory store, a
+ * manual clock.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';

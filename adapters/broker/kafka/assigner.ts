@@ -1,9 +1,10 @@
 /**
- * Co-partitioned assignment (DESIGN rule 5), as Kafka Streams does it: partition p of
- * every subscribed topic goes to the same member, members[p % n] over the members that
- * subscribe to that topic, sorted by id. One key maps to one partition number on every
- * topic with the same partition count, so one member sees all of one order's messages.
- * Shaped like kafkajs's RoundRobinAssigner (metadata and assignment via AssignerProtocol).
+ * Co-partitioned assignment (rule `store-is-truth`, docs/architecture.md), as Kafka Streams
+ * does it: partition p of every subscribed topic goes to the same member, members[p % n]
+ * over the members that subscribe to that topic, sorted by id. One key maps to one
+ * partition number on every topic with the same partition count, so one member sees all of
+ * one order's messages. Shaped like kafkajs's RoundRobinAssigner (metadata and assignment
+ * via AssignerProtocol).
  */
 import { AssignerProtocol, type Assignment, type PartitionAssigner } from 'kafkajs';
 

@@ -61,8 +61,9 @@ export async function ensureTopics(admin: Admin, physical: readonly string[], pa
 
 /**
  * The saga's input topics must have one partition count, or one order's messages land on
- * different partition numbers and reach different members (DESIGN rule 5). Throws a
- * ConfigError whose message is one line naming each topic and its count.
+ * different partition numbers and reach different members (rule `store-is-truth`,
+ * docs/architecture.md). Throws a ConfigError whose message is one line naming each topic
+ * and its count.
  */
 export function checkCoPartitioned(names: TopicNames, counts: ReadonlyMap<string, number>): void {
   const inputs = Subscriptions.order.map((t) => names.physical(t));

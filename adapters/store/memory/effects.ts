@@ -1,8 +1,9 @@
 /**
- * Reserve, release, charge and refund, each idempotent by orderId (DESIGN rule 8): the
- * first call records its outcome, refusals included, and every repeat answers from the
- * record. An undo that finds no record leaves a tombstone, so the late effect is refused.
- * Each function runs synchronously, which is what makes it atomic (as one Lua script).
+ * Reserve, release, charge and refund, each idempotent by orderId (rule
+ * `idempotent-effects`, docs/architecture.md): the first call records its outcome, refusals
+ * included, and every repeat answers from the record. An undo that finds no record leaves a
+ * tombstone, so the late effect is refused. Each function runs synchronously, which is what
+ * makes it atomic (as one Lua script).
  */
 import type { ChargeOutcome, ReserveOutcome, UndoOutcome } from '../../../src/ports/store.ts';
 import { MAX_AMOUNT, type Item } from '../../../src/schemas.ts';

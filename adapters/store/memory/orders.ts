@@ -1,7 +1,8 @@
 /**
- * Saga rows, order views, idempotency keys and the deadline index (DESIGN rules 5-7).
- * Each function is synchronous and serializes every value before its first write, so a
- * value that cannot be stored leaves nothing half-written.
+ * Saga rows, order views, idempotency keys and the deadline index (rules `store-is-truth`,
+ * `outbox-in-snapshot`, `deadlines-are-data`; docs/architecture.md). Each function is
+ * synchronous and serializes every value before its first write, so a value that cannot be
+ * stored leaves nothing half-written.
  */
 import type { CreateOutcome, NewOrder, SagaRecord, SagaWrite } from '../../../src/ports/store.ts';
 import { isTerminal, OrderStatuses, type OrderStatus, type OrderView } from '../../../src/schemas.ts';

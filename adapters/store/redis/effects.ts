@@ -1,8 +1,8 @@
 /**
- * Reserve, release, charge and refund (DESIGN rule 8): each one Lua script that records
- * its outcome with the orderId in the counter's slot, refusals included, and repeats it.
- * Quantities and amounts are checked here and again in Lua (doubles are exact only up to
- * 2^53-1); they travel as decimal strings.
+ * Reserve, release, charge and refund (rule `idempotent-effects`, docs/architecture.md):
+ * each one Lua script that records its outcome with the orderId in the counter's slot,
+ * refusals included, and repeats it. Quantities and amounts are checked here and again in
+ * Lua (doubles are exact only up to 2^53-1); they travel as decimal strings.
  */
 import type { ChargeOutcome, PaymentRefusal, ReserveOutcome, StockRefusal, UndoOutcome } from '../../../src/ports/store.ts';
 import type { Item } from '../../../src/schemas.ts';

@@ -8,7 +8,8 @@
  * or nothing on each master) after the local queues in the same order.
  * A lost race or no quorum -> LockNotAcquiredError; fewer than a quorum of masters
  * connected -> StoreUnavailableError. Both are retriable. The scripts still check every
- * counter, so a lock that expires under a long pause cannot oversell (DESIGN rule 10).
+ * counter, so a lock that expires under a long pause cannot oversell (rule
+ * `scripts-guarantee`, docs/architecture.md).
  */
 import type { Redis } from 'ioredis';
 import Redlock, { ExecutionError, type Lock, type Settings } from 'redlock';

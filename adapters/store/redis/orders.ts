@@ -1,7 +1,8 @@
 /**
- * Saga rows, order views, idempotency keys, status counts and the deadline index
- * (DESIGN rules 5-7). Every write is one script; values are serialized before the call,
- * so a value that cannot be stored leaves nothing half-written.
+ * Saga rows, order views, idempotency keys, status counts and the deadline index (rules
+ * `store-is-truth`, `outbox-in-snapshot`, `deadlines-are-data`; docs/architecture.md).
+ * Every write is one script; values are serialized before the call, so a value that cannot
+ * be stored leaves nothing half-written.
  */
 import type { CreateOutcome, NewOrder, SagaRecord, SagaWrite } from '../../../src/ports/store.ts';
 import { OrderStatuses, type OrderStatus, type OrderView } from '../../../src/schemas.ts';

@@ -1,6 +1,7 @@
 -- Compare-and-set on the version: snapshot, outbox (unsent unless empty), view, status
 -- counts, deadline entry, retention of a terminal order; then the view is published on
--- the order's channel (DESIGN rules 5-7).
+-- the order's channel (rules `store-is-truth`, `outbox-in-snapshot`, `deadlines-are-data`;
+-- docs/architecture.md).
 -- KEYS: row, deadlines, counts.
 -- ARGV: now, prefix, orderId, expectedVersion, snapshot, outbox, sent ('1'|'0'), view,
 --       status, wakeAt ('' for none), terminal ('1'|'0'), expireAt, ttlMs, channel.

@@ -1,4 +1,5 @@
--- Reserve every item of an order or none, once per orderId (DESIGN rules 8 and 10).
+-- Reserve every item of an order or none, once per orderId (rules `idempotent-effects` and
+-- `scripts-guarantee`, docs/architecture.md).
 -- KEYS[1..n]: the order's stock record in each product's slot; KEYS[n+1..2n]: the products.
 -- ARGV: now, expireAt, ttlMs, then per product: productId, quantity (its total in the order).
 -- Reply: {'ok'} | {'refused', code, message} | {'cancelled'} (an undo came first).
