@@ -27,6 +27,8 @@ export interface Config {
   topicPrefix: string;
   keyPrefix: string;
   rateLimitPerSec: number;
+  /** Admission control's cap on orders not terminal; 0 = off. */
+  maxInFlight: number;
   adminToken: string | undefined;
   stepTimeoutMs: number;
   orderRetentionMs: number;
@@ -117,6 +119,15 @@ export function parseFaults(name: string, raw: string): MemoryFaults {
   return faults;
 }
 
+/**
+ * Orders/s measured on Kafka + Redis, all roles in one process, on the project's 2-core
+ * machine (BENCHMARKS.md: 699/s). MAX_IN_FLIGHT defaults to what that finishes within one
+ * step timeout (21,000 at 30 s); admission control's own limit, which follows the observed
+ * completion rate, is what usually binds, this is the backstop.
+ */
+export const MEASURED_CAPACITY_PER_SEC = 700;
+export const defaultMaxInFlight = (stepTimeoutMs: number): number => Math.max(1, Math.round((MEASURED_CAPACITY_PER_SEC * stepTimeoutMs) / 1000));
+
 const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -125,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
   const redisUrl = redisUrls(env, 'REDIS_URL', 'redis://127.0.0.1:6379')[0]!;
   const faultsRaw = read(env, 'MEMORY_FAULTS');
   const embedded = broker === 'memory' && store === 'memory';
+  const stepTimeoutMs = int(env, 'STEP_TIMEOUT_MS', 30_000, 1, 86_400_000);
   return {
     broker,
     store,
@@ -140,7 +152,8 @@ export function loadConfig(env: Env = process.env): Config {
     keyPrefix: prefix(env, 'KEY_PREFIX'),
     rateLimitPerSec: int(env, 'RATE_LIMIT_PER_SEC', 0, 0, 1_000_000),
     adminToken: read(env, 'ADMIN_TOKEN'),
-    stepTimeoutMs: int(env, 'STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
+    stepTimeoutMs,
+    maxInFlight: int(env, 'MAX_IN_FLIGHT', defaultMaxInFlight(stepTimeoutMs), 0, 100_000_000),
     orderRetentionMs: int(env, 'ORDER_RETENTION_MS', 604_800_000, 1, 31_536_000_000),
     seedDemo: flag(env, 'SEED_DEMO', embedded),
     memoryFaults: faultsRaw === undefined ? null : parseFaults('MEMORY_FAULTS', faultsRaw),

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'BROKER_UNAVAILABLE'
   | 'LOCK_NOT_ACQUIRED'
   | 'CONCURRENT_UPDATE'
+  /** POST /orders refused by admission control (503, Retry-After); nothing recorded. */
+  | 'OVERLOADED'
   | 'SIMULATED_CRASH'
   | 'INVALID_CONFIG';
 

@@ -10,6 +10,8 @@ import type { ConsumerLag } from './ports/broker.ts';
 /** Counts this source's orders in COMPENSATING for longer than one step timeout, now. */
 export type OverdueSource = () => number;
 export type LagSource = () => Promise<readonly ConsumerLag[]>;
+/** What admission control sees now: its limit and the orders it counts in flight. */
+export type AdmissionSource = () => { limit: number; inFlight: number };
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -17,9 +19,31 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const latencyBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
   const overdueSources = new Set<OverdueSource>();
   const lagSources = new Set<LagSource>();
+  let admission: AdmissionSource | null = null;
   return {
     registry,
     ordersAccepted: new Counter({ name: 'orders_accepted_total', help: 'Orders accepted by POST /orders', registers: [registry] }),
+    ordersShed: new Counter({
+      name: 'orders_shed_total',
+      help: 'POST /orders refused with 503 OVERLOADED by admission control (nothing recorded)',
+      registers: [registry],
+    }),
+    admissionLimit: new Gauge({
+      name: 'admission_limit',
+      help: 'Orders admission control lets be in flight now (follows the completion rate; capped by MAX_IN_FLIGHT)',
+      registers: [registry],
+      collect() {
+        if (admission) this.set(admission().limit);
+      },
+    }),
+    admissionInFlight: new Gauge({
+      name: 'admission_in_flight',
+      help: 'Orders not terminal, system-wide, as admission control last counted them (plus its own admissions since)',
+      registers: [registry],
+      collect() {
+        if (admission) this.set(admission().inFlight);
+      },
+    }),
     ordersFinished: new Counter({
       name: 'orders_finished_total',
       help: 'Orders that reached a terminal status, by status and reason',
@@ -105,6 +129,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     trackCompensatingOverdue(count: OverdueSource): () => void {
       overdueSources.add(count);
       return () => overdueSources.delete(count);
+    },
+    /** Registers the source of admission_limit and admission_in_flight; returns its removal. */
+    trackAdmission(source: AdmissionSource): () => void {
+      admission = source;
+      return () => {
+        if (admission === source) admission = null;
+      };
     },
     /** Registers a source for kafka_consumer_lag (a broker's `lag()`); returns its removal. */
     trackConsumerLag(read: LagSource): () => void {

@@ -149,6 +149,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
         rateLimitPerSec: config.rateLimitPerSec,
         adminToken: config.adminToken,
         stepTimeoutMs: config.stepTimeoutMs,
+        maxInFlight: config.maxInFlight,
         compensationRetry: backoff.compensation,
         health: async () => ({ broker: config.broker, store: config.store }),
         ...(opts.newOrderId ? { newOrderId: opts.newOrderId } : {}),

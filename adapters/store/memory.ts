@@ -101,6 +101,10 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
       begin();
       return orders.getOrder(state, orderId);
     },
+    async idempotencyClaim(key) {
+      begin();
+      return state.claim(key)?.orderId ?? null;
+    },
     async loadSaga(orderId) {
       begin();
       return orders.loadSaga(state, orderId);

@@ -76,6 +76,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
 
     createOrder: (order) => ifOpen(() => orders.createOrder(ctx, order)),
     getOrder: (orderId) => ifOpen(() => orders.getOrder(ctx, orderId)),
+    idempotencyClaim: (key) => ifOpen(() => orders.idempotencyClaim(ctx, key)),
     loadSaga: (orderId) => ifOpen(() => orders.loadSaga(ctx, orderId)),
     commitSaga: (orderId, expectedVersion, write) => ifOpen(() => orders.commitSaga(ctx, orderId, expectedVersion, write)),
     statusCounts: () => ifOpen(() => orders.statusCounts(ctx)),

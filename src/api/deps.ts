@@ -16,6 +16,8 @@ export interface ApiDeps {
   /** Bearer token for /admin/*; unset => /admin/* answers 403. */
   adminToken: string | undefined;
   stepTimeoutMs: number;
+  /** Admission control's cap on orders in flight (MAX_IN_FLIGHT); 0 or absent = off. */
+  maxInFlight?: number;
   compensationRetry: { initialMs: number; maxMs: number };
   /** Default crypto.randomUUID(). */
   newOrderId?: () => string;

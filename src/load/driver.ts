@@ -21,6 +21,15 @@ export interface Placed {
   terminal: Promise<Terminal | null>;
 }
 
+/** Refused by admission control (503 OVERLOADED): nothing was recorded. */
+export interface Shed {
+  shed: true;
+  /** What Retry-After said. */
+  retryAfterMs: number;
+}
+
+export const isShed = (p: Placed | Shed): p is Shed => 'shed' in p;
+
 export interface OrderRequest {
   /** Unique to this order in this run and every other (HTTP sends it as the Idempotency-Key). */
   key: string;
@@ -33,8 +42,11 @@ export interface Driver {
   /** Broker and store the system runs on. */
   describe(): Promise<{ broker: string; store: string }>;
   seed(catalogue: Catalogue): Promise<void>;
-  /** Resolves once the order is accepted (recorded); rejects if it could not be placed. */
-  place(order: OrderRequest): Promise<Placed>;
+  /**
+   * Resolves once the order is accepted (recorded), or refused by admission control (never
+   * retried here: the runner decides); rejects if it could not be placed.
+   */
+  place(order: OrderRequest): Promise<Placed | Shed>;
   /** Stops following every order not terminal yet: their `terminal` resolves null. */
   abandon(): void;
   /** Current stock per product (null: unknown product), in the order given. */

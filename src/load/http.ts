@@ -1,14 +1,15 @@
 /**
  * End to end through the HTTP API of a running system: seed through /admin, POST /orders
  * (with an Idempotency-Key, retrying a 503 or a lost connection with the same key, as the
- * contract's careful client does), then follow each order with the GET /orders/{id}?wait=
+ * contract's careful client does; a 503 OVERLOADED is admission control shedding load, and
+ * is handed back to the runner as shed instead), then follow each order with the GET /orders/{id}?wait=
  * long-poll. undici pools with keep-alive: one for the POSTs, one for the long-polls, so a
  * held long-poll never delays a POST.
  */
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { mapLimit, TerminalStatuses, type Driver, type OrderRequest, type Placed, type Terminal, type TerminalStatus } from './driver.ts';
+import { mapLimit, TerminalStatuses, type Driver, type OrderRequest, type Placed, type Shed, type Terminal, type TerminalStatus } from './driver.ts';
 
 export interface HttpDriverOptions {
   target: string;
@@ -26,6 +27,13 @@ const SEED_PARALLEL = 32;
 interface Reply {
   status: number;
   body: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Retry-After in whole seconds (the api's form); anything else counts as 1 s. */
+function retryAfterMs(header: string | string[] | undefined): number {
+  const raw = Array.isArray(header) ? header[0] : header;
+  return raw !== undefined && /^\d{1,6}$/.test(raw.trim()) ? Number(raw.trim()) * 1000 : 1000;
 }
 
 const retryDelay = (attempt: number): number => Math.min(1_000, 25 * 2 ** attempt);
@@ -61,7 +69,7 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
     } catch {
       // not JSON: keep the text for the error message
     }
-    return { status: res.statusCode, body: parsed };
+    return { status: res.statusCode, body: parsed, headers: res.headers };
   }
 
   async function admin(path: string, body: unknown): Promise<void> {
@@ -71,7 +79,7 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
     throw new Error(`PUT /admin${path} answered ${res.status}${hint}: ${JSON.stringify(res.body)}`);
   }
 
-  async function post(order: OrderRequest): Promise<string> {
+  async function post(order: OrderRequest): Promise<string | Shed> {
     const body = { userId: order.userId, items: order.items };
     const headers = { 'idempotency-key': order.key };
     for (let attempt = 1; ; attempt++) {
@@ -85,6 +93,7 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
         continue;
       }
       if (res.status === 202 && typeof res.body?.orderId === 'string') return res.body.orderId as string;
+      if (res.status === 503 && res.body?.code === 'OVERLOADED') return { shed: true, retryAfterMs: retryAfterMs(res.headers['retry-after']) };
       if ((res.status === 503 || res.status === 429) && attempt < MAX_POST_ATTEMPTS) {
         warnOnce(`post-${res.status}`, `load: POST /orders answered ${res.status}; retrying with the same Idempotency-Key`);
         await delay(retryDelay(attempt));
@@ -149,8 +158,9 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
       await mapLimit(catalogue.products, SEED_PARALLEL, (p) => admin(`/products/${p.productId}`, { stock: p.stock, price: p.price }));
       await mapLimit(catalogue.users, SEED_PARALLEL, (u) => admin(`/users/${u.userId}`, { balance: u.balance }));
     },
-    async place(order): Promise<Placed> {
+    async place(order): Promise<Placed | Shed> {
       const orderId = await post(order);
+      if (typeof orderId !== 'string') return orderId;
       return { orderId, terminal: follow(orderId) };
     },
     abandon() {

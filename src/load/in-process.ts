@@ -1,7 +1,8 @@
 /**
  * The engine in this process: stock, order and payment roles started by startSystem on
  * the adapters the environment names (BROKER/STORE, memory by default). Orders go through
- * acceptOrder, the path POST /orders takes, without HTTP; their ends come from store.watch().
+ * acceptOrder, the path POST /orders takes, without HTTP, admission control included (an
+ * order it refuses is shed); their ends come from store.watch().
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -9,9 +10,11 @@ import { systemClock } from '../clock.ts';
 import { loadConfig } from '../config.ts';
 import { Backoff } from '../retry.ts';
 import { acceptOrder, type AcceptDeps } from '../saga/accept.ts';
+import { admissionPolicy } from '../saga/admission.ts';
+import { createAdmissionGate } from '../saga/admission-gate.ts';
 import { isTerminal, type OrderView } from '../schemas.ts';
 import { startSystem } from '../system.ts';
-import { mapLimit, type Driver, type OrderRequest, type Placed, type Terminal, type TerminalStatus } from './driver.ts';
+import { mapLimit, type Driver, type OrderRequest, type Placed, type Shed, type Terminal, type TerminalStatus } from './driver.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -35,12 +38,19 @@ export async function createInProcessDriver(env: Env = process.env): Promise<Dri
     clock: systemClock,
     stepTimeoutMs: config.stepTimeoutMs,
     compensationRetry: Backoff.compensation,
+    admission: createAdmissionGate({
+      store,
+      clock: systemClock,
+      policy: admissionPolicy(config.maxInFlight, config.stepTimeoutMs),
+      metrics: system.metrics,
+      logger,
+    }),
   };
 
   /** Orders followed and not ended yet, with what ends their following. */
   const pending = new Map<string, (t: Terminal | null) => void>();
 
-  async function place(order: OrderRequest): Promise<Placed> {
+  async function place(order: OrderRequest): Promise<Placed | Shed> {
     const orderId = randomUUID();
     let settle!: (t: Terminal | null) => void;
     const terminal = new Promise<Terminal | null>((resolve) => (settle = resolve));
@@ -59,6 +69,10 @@ export async function createInProcessDriver(env: Env = process.env): Promise<Dri
     });
     pending.set(orderId, finish);
     const outcome = await acceptOrder({ ...base, newOrderId: () => orderId }, { userId: order.userId, items: order.items });
+    if (outcome.kind === 'overloaded') {
+      finish(null);
+      return { shed: true, retryAfterMs: outcome.retryAfterSec * 1000 };
+    }
     // 'unpublished' was recorded: it proceeds or ends CANCELLED (TIMEOUT); keep following it.
     if (outcome.kind !== 'accepted' && outcome.kind !== 'unpublished') {
       finish(null);

@@ -30,6 +30,8 @@ export interface LoadOptions {
   adminToken: string | undefined;
   /** Orders placed first, on their own catalogue, and not measured (JIT and caches warm up). */
   warmup: number;
+  /** Place an order shed with 503 OVERLOADED again after Retry-After (same Idempotency-Key). */
+  retryShed: boolean;
   /** A CSV file to write one line per ended order to (start offset, latency, status), or null. */
   trace: string | null;
 }
@@ -73,6 +75,9 @@ What:
                           invariants still checked), so a cold process does not skew the run
   --trace FILE            write one CSV line per ended order: seq,startMs,latencyMs,status
                           (startMs from the first POST), to see when the slow ones happened
+  --retry-shed            place an order the api refused with 503 OVERLOADED again after its
+                          Retry-After, with the same Idempotency-Key (until --deadline); without
+                          it a refused order is counted as \`shed\` in the report and left alone
   --quiet                 no progress on stderr
   --help                  this text
 
@@ -81,7 +86,7 @@ Exit code: 0 when the invariants hold and nothing is stuck, 1 otherwise, 2 for b
 
 type Env = Record<string, string | undefined>;
 
-const Flags = new Set(['--in-process', '--quiet', '--help', '-h']);
+const Flags = new Set(['--in-process', '--retry-shed', '--quiet', '--help', '-h']);
 const Valued = new Set([
   '--orders',
   '--concurrency',
@@ -172,6 +177,7 @@ export function parseArgs(argv: readonly string[], env: Env = process.env): { he
     deadlineSec: opt('--deadline') === undefined ? Defaults.deadlineSec : decimal('--deadline', opt('--deadline')!, 0, 86_400, false),
     itemsMax,
     progress: !flags.has('--quiet'),
+    retryShed: flags.has('--retry-shed'),
     adminToken: env.ADMIN_TOKEN?.trim() || undefined,
     warmup: opt('--warmup') === undefined ? 0 : integer('--warmup', opt('--warmup')!, 0, 100_000_000),
     trace: opt('--trace') ?? null,
@@ -187,6 +193,7 @@ export function loadOptions(partial: Partial<LoadOptions> = {}): LoadOptions {
     target: null,
     seed: randomInt(2 ** 31),
     progress: false,
+    retryShed: false,
     adminToken: undefined,
     warmup: 0,
     trace: null,

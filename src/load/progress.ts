@@ -12,6 +12,8 @@ export interface Counts {
   rejected: number;
   cancelled: number;
   errors: number;
+  /** Refused with 503 OVERLOADED and not (or no longer) retried. */
+  shed: number;
 }
 
 export interface Progress {
@@ -39,14 +41,14 @@ export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = pr
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: 'load |{bar}| {value}/{total} ended | {posted} posted | {completed} ok {rejected} rej {cancelled} canc | {rate}/s | {eta_formatted}',
+        format: 'load |{bar}| {value}/{total} ended | {posted} posted | {completed} ok {rejected} rej {cancelled} canc {shed} shed | {rate}/s | {eta_formatted}',
         hideCursor: true,
         clearOnComplete: false,
       },
       cliProgress.Presets.shades_classic,
     );
     let startedBar = false;
-    const values = (c: Counts) => ({ posted: c.posted, completed: c.completed, rejected: c.rejected, cancelled: c.cancelled });
+    const values = (c: Counts) => ({ posted: c.posted, completed: c.completed, rejected: c.rejected, cancelled: c.cancelled, shed: c.shed });
     return {
       tick(c) {
         if (!startedBar) {
@@ -67,7 +69,7 @@ export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = pr
   let lastLine = started;
   const line = (c: Counts, r: number) =>
     `load: ${c.terminal}/${c.total} ended (${c.completed} completed, ${c.rejected} rejected, ${c.cancelled} cancelled), ` +
-    `${c.posted} posted, ${c.posted - c.terminal - c.errors} in flight, ${r}/s, ${((performance.now() - started) / 1000).toFixed(1)} s\n`;
+    `${c.posted} posted, ${c.shed} shed, ${c.posted - c.terminal - c.errors - c.shed} in flight, ${r}/s, ${((performance.now() - started) / 1000).toFixed(1)} s\n`;
   return {
     tick(c) {
       const now = performance.now();

@@ -7,16 +7,18 @@ import type { LatencySummary } from './latency.ts';
 export interface Report {
   mode: 'in-process' | 'http';
   broker: string;
-  /** Orders the run set out to place. */
+  /** Orders the run set out to place, shed ones included. */
   orders: number;
   completed: number;
   cancelled: number;
   rejected: number;
   /** Accepted, but not terminal by the deadline. */
   stuck: number;
+  /** Refused by the api with 503 OVERLOADED (nothing recorded); not retried unless --retry-shed. */
+  shed: number;
   /** From the first POST to the last terminal status. */
   elapsedMs: number;
-  /** Terminal orders per second of elapsedMs. */
+  /** Accepted orders that reached a terminal status, per second of elapsedMs. */
   ordersPerSec: number;
   latencyMs: LatencySummary;
   invariants: string;

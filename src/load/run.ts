@@ -11,7 +11,7 @@ import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { seededRng } from '../random.ts';
 import { planCatalogue, productId, runPrefix, userId, type Catalogue } from './catalogue.ts';
-import type { Driver, OrderRequest, Terminal } from './driver.ts';
+import { isShed, type Driver, type OrderRequest, type Terminal } from './driver.ts';
 import { createHttpDriver } from './http.ts';
 import { createInProcessDriver } from './in-process.ts';
 import { checkInvariants, counterDrift, type CompletedOrder } from './invariants.ts';
@@ -19,6 +19,7 @@ import { Latency } from './latency.ts';
 import { UsageError, type LoadOptions } from './options.ts';
 import { createProgress, type Counts } from './progress.ts';
 import { mb, perSecond, type Report } from './report.ts';
+import { placeOrShed } from './shed.ts';
 import { planOrders, type PlannedOrder } from './workload.ts';
 
 type Env = Record<string, string | undefined>;
@@ -89,7 +90,7 @@ async function drive(
   { catalogue, planned }: { catalogue: Catalogue; planned: readonly PlannedOrder[] },
 ): Promise<Report> {
   const latency = new Latency();
-  const counts: Counts = { total: planned.length, posted: 0, terminal: 0, completed: 0, rejected: 0, cancelled: 0, errors: 0 };
+  const counts: Counts = { total: planned.length, posted: 0, terminal: 0, completed: 0, rejected: 0, cancelled: 0, errors: 0, shed: 0 };
   const reasons: Record<string, number> = {};
   const completed: CompletedOrder[] = [];
   const ends: Promise<void>[] = [];
@@ -133,7 +134,12 @@ async function drive(
     counts.posted++;
     if (Number.isNaN(firstPostAt)) firstPostAt = startedAt;
     try {
-      const placed = await driver.place(request);
+      const placed = await placeOrShed(driver, request, { retryShed: options.retryShed, giveUpMs: options.deadlineSec * 1000 });
+      // Refused at the door, nothing recorded: not stuck, not part of the invariants.
+      if (isShed(placed)) {
+        counts.shed++;
+        return { end: Promise.resolve() };
+      }
       lastPostAt = performance.now();
       const end = placed.terminal.then((t) => ended(request, order.seq, placed.orderId, startedAt, t));
       ends.push(end);
@@ -169,7 +175,7 @@ async function drive(
     }
   }
   if (firstErrors.length > 0) {
-    process.stderr.write(`load: stopped placing orders after a failure; ${planned.length - ends.length} order(s) not placed, e.g. ${firstErrors.join(' | ')}\n`);
+    process.stderr.write(`load: stopped placing orders after a failure; ${planned.length - ends.length - counts.shed} order(s) not placed, e.g. ${firstErrors.join(' | ')}\n`);
   }
 
   const stuck = ends.length - counts.terminal;
@@ -197,6 +203,7 @@ async function drive(
     cancelled: counts.cancelled,
     rejected: counts.rejected,
     stuck,
+    shed: counts.shed,
     elapsedMs,
     ordersPerSec: perSecond(counts.terminal, elapsedMs),
     latencyMs: latency.summary(),
@@ -207,7 +214,7 @@ async function drive(
     seed: options.seed,
     store: system.store,
     // Orders never placed after a failure count too.
-    errors: planned.length - ends.length,
+    errors: planned.length - ends.length - counts.shed,
     ...(options.rate === null ? { concurrency: options.concurrency } : { rate: options.rate }),
     reasons,
     ...(drift ? { drift } : {}),

@@ -84,6 +84,12 @@ export interface Store {
   /** Idempotency-key claim, order view, PENDING snapshot and deadline in one atomic write. */
   createOrder(order: NewOrder): Promise<CreateOutcome>;
   getOrder(orderId: string): Promise<OrderView | null>;
+  /**
+   * The orderId an Idempotency-Key is claimed for, or null (never claimed, or gone with its
+   * order). Admission control asks it only for an order it would refuse: a repeat of a
+   * recorded order is not new work.
+   */
+  idempotencyClaim(key: string): Promise<string | null>;
   loadSaga(orderId: string): Promise<SagaRecord | null>;
   /** Compare-and-set on version: writes snapshot, outbox, view and index entry, or returns false. */
   commitSaga(orderId: string, expectedVersion: number, write: SagaWrite): Promise<boolean>;

@@ -1,7 +1,8 @@
 /**
  * Accepting an order: one atomic write (idempotency-key claim, record, PENDING snapshot,
  * deadline), then the publish of order.start. The api's POST /orders and the in-process
- * load generator both come through here, so they accept orders the same way.
+ * load generator both come through here, so they accept orders the same way, admission
+ * control included (DESIGN rule 15: shed at the door, before anything is recorded).
  */
 import type { Clock } from '../clock.ts';
 import type { Broker } from '../ports/broker.ts';
@@ -9,6 +10,7 @@ import type { Store } from '../ports/store.ts';
 import type { Item, OrderStatus } from '../schemas.ts';
 import { message, Topics } from '../topics.ts';
 import { formatTraceparent, newTrace, parseTraceparent, TRACEPARENT } from '../trace.ts';
+import type { AdmissionGate } from './admission-gate.ts';
 import { newOrderSaga } from './snapshot.ts';
 
 export interface AcceptDeps {
@@ -18,11 +20,15 @@ export interface AcceptDeps {
   stepTimeoutMs: number;
   compensationRetry: { initialMs: number; maxMs: number };
   newOrderId: () => string;
+  /** Absent: every order is admitted. */
+  admission?: AdmissionGate;
 }
 
 export type AcceptOutcome =
   /** Recorded and published (a repeat of a key: the first order, re-published while PENDING). */
   | { kind: 'accepted'; orderId: string; status: OrderStatus; created: boolean }
+  /** Refused by admission control: nothing was recorded; come back in retryAfterSec. */
+  | { kind: 'overloaded'; retryAfterSec: number }
   /** The key was used with another body. */
   | { kind: 'key-conflict' }
   /** Nothing was recorded: the store could not be written (or read, for a repeat). */
@@ -51,12 +57,29 @@ export async function acceptOrder(
     compensationRetry: deps.compensationRetry,
     traceId: trace.traceId,
   });
+  const verdict = deps.admission ? await deps.admission.admit() : { admitted: true as const };
+  if (!verdict.admitted) {
+    // A repeat of a recorded order is not new work: it goes on to createOrder, which answers
+    // with the first order. The store is asked only here, on the way to a refusal.
+    let repeat = false;
+    try {
+      repeat = idempotency !== undefined && (await deps.store.idempotencyClaim(idempotency.key)) !== null;
+    } catch (cause) {
+      return { kind: 'unrecorded', cause };
+    }
+    if (!repeat) {
+      deps.admission!.shed(verdict);
+      return { kind: 'overloaded', retryAfterSec: verdict.retryAfterSec };
+    }
+  }
   let created: Awaited<ReturnType<Store['createOrder']>>;
   try {
     created = await deps.store.createOrder({ orderId, ...(idempotency ? { idempotency } : {}), view, snapshot, wakeAt });
   } catch (cause) {
+    if (verdict.admitted) deps.admission?.release();
     return { kind: 'unrecorded', cause };
   }
+  if (!created.created && verdict.admitted) deps.admission?.release();
   let current = { orderId, userId: order.userId, items: order.items, status: 'PENDING' as OrderStatus };
   if (!created.created) {
     if (!created.sameBody) return { kind: 'key-conflict' };

@@ -274,6 +274,7 @@ export function storeContract(name: string, make: StoreFactory): void {
 
       it('answers a claimed idempotency key with the first order and whether the body matches, writing nothing', using(async ({ store, id }) => {
         const key = id('key');
+        assert.equal(await store.idempotencyClaim(key), null);
         await store.createOrder(newOrder(id('o1'), { idempotency: { key, bodyHash: 'h1' } }));
         const same = await store.createOrder(newOrder(id('o2'), { idempotency: { key, bodyHash: 'h1' } }));
         const other = await store.createOrder(newOrder(id('o3'), { idempotency: { key, bodyHash: 'h2' } }));
@@ -281,6 +282,8 @@ export function storeContract(name: string, make: StoreFactory): void {
         assert.deepEqual(other, { created: false, orderId: id('o1'), sameBody: false });
         assert.equal(await store.getOrder(id('o2')), null);
         assert.equal(await store.getOrder(id('o3')), null);
+        assert.equal(await store.idempotencyClaim(key), id('o1'));
+        assert.equal(await store.idempotencyClaim(id('other-key')), null);
       }));
 
       it('creates exactly one order when many race with the same key', using(async ({ store, id }) => {
@@ -400,9 +403,11 @@ export function storeContract(name: string, make: StoreFactory): void {
           orderId: id('o'),
           sameBody: true,
         });
+        assert.equal(await store.idempotencyClaim(key), id('o'));
         clock.advance(2);
         assert.equal(await store.getOrder(id('o')), null);
         assert.equal(await store.loadSaga(id('o')), null);
+        assert.equal(await store.idempotencyClaim(key), null);
         assert.deepEqual(await store.createOrder(newOrder(id('o3'), { idempotency: { key, bodyHash: 'h' } })), { created: true });
       }));
 

@@ -91,6 +91,10 @@ export function createFakeStore(): FakeStore {
       views.set(order.orderId, structuredClone(order.view));
       return { created: true };
     },
+    async idempotencyClaim(key) {
+      read();
+      return keys.get(key)?.orderId ?? null;
+    },
     async getOrder(orderId) {
       read();
       const view = views.get(orderId);

@@ -31,6 +31,7 @@ export function everyStoreMethod(
     withLocks: () => store.withLocks(['r'], async () => o.onLocked()),
     createOrder: () => store.createOrder(o.newOrder),
     getOrder: () => store.getOrder('o1'),
+    idempotencyClaim: () => store.idempotencyClaim('k1'),
     loadSaga: () => store.loadSaga('o1'),
     commitSaga: o.finish,
     markOutboxSent: () => store.markOutboxSent('o1', 1),

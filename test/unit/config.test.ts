@@ -21,6 +21,7 @@ describe('config', () => {
     assert.equal(c.rateLimitPerSec, 0);
     assert.equal(c.adminToken, undefined);
     assert.equal(c.stepTimeoutMs, 30_000);
+    assert.equal(c.maxInFlight, 21_000, '700 orders/s measured x 30 s');
     assert.equal(c.orderRetentionMs, 604_800_000);
     assert.equal(c.seedDemo, true, 'embedded default seeds the demo');
     assert.equal(c.memoryFaults, null);
@@ -49,6 +50,13 @@ describe('config', () => {
     assert.deepEqual(loadConfig({ REDIS_URL: 'redis://r:6380' }).redlockUrls, ['redis://r:6380'], 'REDLOCK_URLS defaults to REDIS_URL');
   });
 
+  it('reads MAX_IN_FLIGHT (0 is off); its default follows STEP_TIMEOUT_MS', () => {
+    assert.equal(loadConfig({ MAX_IN_FLIGHT: '0' }).maxInFlight, 0);
+    assert.equal(loadConfig({ MAX_IN_FLIGHT: '250' }).maxInFlight, 250);
+    assert.equal(loadConfig({ STEP_TIMEOUT_MS: '2000' }).maxInFlight, 1_400);
+    assert.equal(loadConfig({ STEP_TIMEOUT_MS: '1' }).maxInFlight, 1);
+  });
+
   const bad: [string, string][] = [
     ['BROKER', 'rabbit'],
     ['STORE', 'postgres'],
@@ -64,6 +72,9 @@ describe('config', () => {
     ['KEY_PREFIX', '{x}'],
     ['RATE_LIMIT_PER_SEC', 'fast'],
     ['STEP_TIMEOUT_MS', '0'],
+    ['MAX_IN_FLIGHT', '-1'],
+    ['MAX_IN_FLIGHT', '1.5'],
+    ['MAX_IN_FLIGHT', 'lots'],
     ['ORDER_RETENTION_MS', 'forever'],
     ['SEED_DEMO', 'yes'],
     ['MEMORY_FAULTS', 'dup=2'],

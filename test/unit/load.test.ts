@@ -66,8 +66,11 @@ describe('load generator: options', () => {
     assert.equal(parsed.options.target, 'http://127.0.0.1:3000');
     assert.equal(parsed.options.concurrency, 64);
     assert.equal(parsed.options.adminToken, 't');
+    assert.equal(parsed.options.retryShed, false);
+    const retrying = parseArgs(['--retry-shed']);
+    assert.equal(!retrying.help && retrying.options.retryShed, true);
     assert.deepEqual(parseArgs(['--help']), { help: true });
-    for (const bad of [['--orders', '0'], ['--skew', 'pareto'], ['--rate', '10', '--concurrency', '5'], ['--nope'], ['--target', 'ftp://x'], ['--items-max', '5', '--products', '2'], ['--orders']]) {
+    for (const bad of [['--orders', '0'], ['--skew', 'pareto'], ['--rate', '10', '--concurrency', '5'], ['--nope'], ['--target', 'ftp://x'], ['--items-max', '5', '--products', '2'], ['--orders'], ['--retry-shed=1']]) {
       assert.throws(() => parseArgs(bad), (err: unknown) => err instanceof UsageError && !err.message.includes('\n'), bad.join(' '));
     }
   });
@@ -211,8 +214,9 @@ describe('load generator: over HTTP', () => {
     const lines = res.stdout.trim().split('\n');
     const report = JSON.parse(lines[lines.length - 1]!) as Report;
     assertReport(report, 'http', 300);
-    assert.deepEqual(Object.keys(report).slice(0, 14), [
-      'mode', 'broker', 'orders', 'completed', 'cancelled', 'rejected', 'stuck', 'elapsedMs', 'ordersPerSec', 'latencyMs', 'invariants', 'rssMB', 'heapMB', 'seed',
+    assert.equal(report.shed, 0);
+    assert.deepEqual(Object.keys(report).slice(0, 15), [
+      'mode', 'broker', 'orders', 'completed', 'cancelled', 'rejected', 'stuck', 'shed', 'elapsedMs', 'ordersPerSec', 'latencyMs', 'invariants', 'rssMB', 'heapMB', 'seed',
     ]);
   });
 

@@ -60,6 +60,12 @@ export async function getOrder(ctx: Ctx, orderId: string): Promise<OrderView | n
   return reply === null ? null : (JSON.parse(String(reply)) as OrderView);
 }
 
+export async function idempotencyClaim(ctx: Ctx, key: string): Promise<string | null> {
+  const orderId = await call(ctx.client.hget(ctx.keys.idempotency(key), 'order'));
+  // The key's own TTL runs on Redis' clock; the row's liveness on ours (the injected clock).
+  return orderId !== null && (await getOrder(ctx, orderId)) !== null ? orderId : null;
+}
+
 export async function loadSaga(ctx: Ctx, orderId: string): Promise<SagaRecord | null> {
   const { keys, args } = readArgs(ctx, orderId, 'saga');
   const reply = await call(ctx.scripts.read_order(keys, args));

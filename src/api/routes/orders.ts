@@ -7,6 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { acceptOrder } from '../../saga/accept.ts';
+import { admissionPolicy } from '../../saga/admission.ts';
+import { createAdmissionGate } from '../../saga/admission-gate.ts';
+import type { ErrorCode } from '../../errors.ts';
 import { Id, Items } from '../../schemas.ts';
 import { childTrace, formatTraceparent, TRACEPARENT } from '../../trace.ts';
 import type { RouteOptions } from '../deps.ts';
@@ -16,6 +19,7 @@ import { createLongPolls, MAX_WAIT_MS } from '../long-poll.ts';
 import { rateLimitHook } from '../rate-limit.ts';
 import { parseOr400 } from '../validate.ts';
 
+const OVERLOADED = 'too many orders in flight; nothing was recorded, retry after Retry-After seconds';
 const PUBLISH_FAILED = 'order recorded, but the broker did not confirm order.start; retry with the same Idempotency-Key';
 
 export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
@@ -25,8 +29,17 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
   // preClose, not onClose: server.close() waits for in-flight requests, held long-polls included.
   app.addHook('preClose', async () => longPolls.closeAll());
 
+  const admission = createAdmissionGate({
+    store,
+    clock,
+    policy: admissionPolicy(deps.maxInFlight ?? 0, deps.stepTimeoutMs),
+    metrics,
+    logger: deps.logger,
+  });
+  app.addHook('onClose', async () => admission.close());
+
   const OrderBody = z.strictObject({ userId: Id, items: Items });
-  const acceptDeps = { ...deps, newOrderId };
+  const acceptDeps = { ...deps, newOrderId, admission };
 
   app.post('/orders', { onRequest: rateLimitHook(clock, deps.rateLimitPerSec) }, async (request, reply) => {
     // This request's span: a child of the caller's traceparent, or a new trace when there is
@@ -53,6 +66,13 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
           .code(202)
           .header('location', `/orders/${outcome.orderId}`)
           .send({ orderId: outcome.orderId, status: outcome.status });
+      case 'overloaded':
+        // Answered here, not thrown: the error handler logs every 5xx, and shedding is
+        // logged once a second by admission control instead.
+        return reply
+          .code(503)
+          .header('retry-after', String(outcome.retryAfterSec))
+          .send({ error: OVERLOADED, code: 'OVERLOADED' satisfies ErrorCode });
       case 'key-conflict':
         throw new ApiError(422, { error: 'Idempotency-Key was used with a different body' });
       case 'unrecorded':
