@@ -72,7 +72,7 @@ export interface Broker {
    * clock, Kafka's message timestamps). A group that never committed anything on a
    * partition counts as caught up there: nobody waits on it. Rejects when the broker
    * cannot tell. The saga uses it so time an answer sat in our own queues is not spent
-   * from a step's deadline (rule 14).
+   * from a step's deadline (rule `faults-heal`, docs/architecture.md).
    */
   handledBefore?(groups: readonly GroupTopics[], before: number): Promise<boolean[]>;
   close(): Promise<void>;

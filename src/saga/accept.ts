@@ -2,7 +2,7 @@
  * Accepting an order: one atomic write (idempotency-key claim, record, PENDING snapshot,
  * deadline), then the publish of order.start. The api's POST /orders and the in-process
  * load generator both come through here, so they accept orders the same way, admission
- * control included (DESIGN rule 15: shed at the door, before anything is recorded).
+ * control included (rule `shed-at-the-door`, docs/architecture.md: before anything is recorded).
  */
 import type { Clock } from '../clock.ts';
 import type { Broker } from '../ports/broker.ts';

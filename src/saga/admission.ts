@@ -1,5 +1,5 @@
 /**
- * Admission control (DESIGN rule 15): how many orders may be in flight before new ones are
+ * Admission control (rule `shed-at-the-door`, docs/architecture.md): how many orders may be in flight before new ones are
  * refused. Pure: the caller feeds what the store counted and the time, so tests move time
  * instead of waiting.
  *

@@ -1,5 +1,5 @@
 /**
- * Business time for step deadlines (rule 14): a step's deadline counts how long a customer
+ * Business time for step deadlines (rule `faults-heal`, docs/architecture.md): a step's deadline counts how long a customer
  * waits for stock or payment, not how long an answer sat in our own queues. Per partition
  * number, the business clock stands at the latest time T for which both hold:
  *   1. the worker groups (stock, payment) had handled every command appended before T,
