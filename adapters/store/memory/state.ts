@@ -56,6 +56,8 @@ export class MemoryState {
   readonly payments = new Map<string, PaymentRecord>();
   /** The deadline index: orderId -> wakeAt (or lease end). */
   readonly deadlines = new KeyedMinHeap();
+  /** The retention index: one entry per terminal commit (see ./retention.ts), by its time. */
+  readonly retention = new KeyedMinHeap();
   /** Live orders per non-terminal status; running totals per terminal status. */
   readonly counts = new Map<OrderStatus, number>();
   private readonly expiries = new KeyedMinHeap();
@@ -106,15 +108,30 @@ export class MemoryState {
     return this.payments.get(orderId);
   }
 
-  /** Effect records expire effectRetentionMs after their last write. */
+  /**
+   * A write never starts or moves an effect record's clock: a new record has none while
+   * its order is in flight, and a rewrite keeps the one it has (as HSET keeps a TTL).
+   */
   writeStock(orderId: string, record: StockRecord): void {
     this.stock.set(orderId, record);
-    this.expiries.set(stockKey(orderId), this.at + this.effectRetentionMs);
   }
 
   writePayment(orderId: string, record: PaymentRecord): void {
     this.payments.set(orderId, record);
-    this.expiries.set(paymentKey(orderId), this.at + this.effectRetentionMs);
+  }
+
+  /** Sets the order's effect records to expire at `expireAt`, or later if they already would. */
+  retainEffects(orderId: string, expireAt: number): void {
+    const records: [string, boolean][] = [
+      [stockKey(orderId), this.stock.has(orderId)],
+      [paymentKey(orderId), this.payments.has(orderId)],
+    ];
+    for (const [key, held] of records) {
+      if (!held) continue;
+      const current = this.expiries.score(key);
+      if (current === undefined || current < expireAt) this.expiries.set(key, expireAt);
+      this.dropIfDue(key);
+    }
   }
 
   /** Starts (or restarts) a finished order's retention clock. */
