@@ -214,7 +214,7 @@ if (skip !== undefined) {
       await store.createOrder(newOrder('o1', t));
       await store.charge('o1', 'u', 2);
       assert.equal(await finish(store, 'o1'), true);
-      const [entry] = await redis.zrange(retention, 0, -1);
+      const [entry] = await redis.zrange(retention, '0', '-1');
       assert.ok(entry !== undefined);
       assert.deepEqual(JSON.parse(entry), ['o1', t, 'u', ['p']]);
       await redis.zadd(retention, t + 500, entry); // leased by a caller that died before retaining
