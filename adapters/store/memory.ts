@@ -27,14 +27,7 @@ export interface MemoryStore extends Store {
   /** Failure injection for tests: while false every method rejects with StoreUnavailableError (nothing written). */
   setAvailable(up: boolean): void;
   /** What is held right now (expired records count until a call frees them), for memory-growth tests. */
-  sizes(): {
-    orders: number;
-    effects: number;
-    idempotencyKeys: number;
-    indexEntries: number;
-    retentionEntries: number;
-    watchers: number;
-  };
+  sizes(): Record<'orders' | 'effects' | 'idempotencyKeys' | 'indexEntries' | 'retentionEntries' | 'watchers', number>;
 }
 
 function retention(value: number, name: string): number {

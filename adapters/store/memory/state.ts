@@ -7,36 +7,10 @@
  * plus an active sweep).
  */
 import type { Clock } from '../../../src/clock.ts';
-import type { PaymentRefusal, Product, StockRefusal, User } from '../../../src/ports/store.ts';
-import type { Item, OrderStatus } from '../../../src/schemas.ts';
+import type { Product, User } from '../../../src/ports/store.ts';
+import type { OrderStatus } from '../../../src/schemas.ts';
 import { KeyedMinHeap } from './keyed-heap.ts';
-
-/** Values are kept as JSON text, as Redis keeps them: nothing a caller holds can alias them. */
-export interface OrderRow {
-  version: number;
-  snapshot: string;
-  outbox: string;
-  outboxSent: boolean;
-  view: string;
-  /** The view's status, kept beside it so the counts move without parsing the view. */
-  status: OrderStatus;
-  idempotencyKey: string | undefined;
-}
-
-export interface KeyClaim {
-  orderId: string;
-  bodyHash: string;
-}
-
-export type StockRecord =
-  | { kind: 'reserved'; items: Item[]; released: boolean }
-  | { kind: 'refused'; code: Exclude<StockRefusal, 'CANCELLED'>; message: string; items: Item[] }
-  | { kind: 'tombstone' };
-
-export type PaymentRecord =
-  | { kind: 'charged'; userId: string; amount: number; refunded: boolean }
-  | { kind: 'refused'; code: Exclude<PaymentRefusal, 'CANCELLED'>; message: string; userId: string; amount: number }
-  | { kind: 'tombstone' };
+import type { KeyClaim, OrderRow, PaymentRecord, StockRecord } from './records.ts';
 
 /** How many expired records one call frees at most; more than any call creates (<= 1). */
 const SWEEP_BATCH = 100;
