@@ -130,6 +130,24 @@ export const defaultMaxInFlight = (stepTimeoutMs: number): number => Math.max(1,
 
 const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/**
+ * ORDER_RETENTION_MS must be at least this many step timeouts. Redeliveries, duplicates
+ * and late replies of an order arrive within about a step timeout of its last step; a
+ * finished order must stay known well past that, so they are recognised and repeat their
+ * recorded outcome instead of being dead-lettered as unknown (effect records live twice
+ * as long, from the order's end).
+ */
+export const MIN_RETENTION_STEPS = 10;
+
+function retention(env: Env, stepTimeoutMs: number): number {
+  const ms = int(env, 'ORDER_RETENTION_MS', 604_800_000, 1, 31_536_000_000);
+  if (ms >= MIN_RETENTION_STEPS * stepTimeoutMs) return ms;
+  const shown = read(env, 'ORDER_RETENTION_MS') ?? `${ms} (the default)`;
+  throw new ConfigError(
+    `Invalid environment variable ORDER_RETENTION_MS=${JSON.stringify(shown)}: expected at least ${MIN_RETENTION_STEPS} x STEP_TIMEOUT_MS (${MIN_RETENTION_STEPS * stepTimeoutMs})`,
+  );
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const broker = oneOf(env, 'BROKER', ['memory', 'kafka'] as const, 'memory');
   const store = oneOf(env, 'STORE', ['memory', 'redis'] as const, 'memory');
@@ -154,7 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     adminToken: read(env, 'ADMIN_TOKEN'),
     stepTimeoutMs,
     maxInFlight: int(env, 'MAX_IN_FLIGHT', defaultMaxInFlight(stepTimeoutMs), 0, 100_000_000),
-    orderRetentionMs: int(env, 'ORDER_RETENTION_MS', 604_800_000, 1, 31_536_000_000),
+    orderRetentionMs: retention(env, stepTimeoutMs),
     seedDemo: flag(env, 'SEED_DEMO', embedded),
     memoryFaults: faultsRaw === undefined ? null : parseFaults('MEMORY_FAULTS', faultsRaw),
     inspect: flag(env, 'INSPECT', false),

@@ -11,6 +11,7 @@ import * as catalogue from './memory/catalogue.ts';
 import * as effects from './memory/effects.ts';
 import { LockTable } from './memory/locks.ts';
 import * as orders from './memory/orders.ts';
+import * as retentionIndex from './memory/retention.ts';
 import { MemoryState } from './memory/state.ts';
 import { Watchers } from './memory/watchers.ts';
 
@@ -18,7 +19,7 @@ export interface MemoryStoreOptions {
   clock?: Clock;
   /** How long a finished order (row, view, idempotency key) stays readable. */
   orderRetentionMs: number;
-  /** How long an effect record or tombstone lives after its last write; default 2 × orderRetentionMs. */
+  /** How long an effect record or tombstone lives after its order's terminal commit; default 2 × orderRetentionMs. */
   effectRetentionMs?: number;
 }
 
@@ -26,7 +27,7 @@ export interface MemoryStore extends Store {
   /** Failure injection for tests: while false every method rejects with StoreUnavailableError (nothing written). */
   setAvailable(up: boolean): void;
   /** What is held right now (expired records count until a call frees them), for memory-growth tests. */
-  sizes(): { orders: number; effects: number; idempotencyKeys: number; indexEntries: number; watchers: number };
+  sizes(): Record<'orders' | 'effects' | 'idempotencyKeys' | 'indexEntries' | 'retentionEntries' | 'watchers', number>;
 }
 
 function retention(value: number, name: string): number {
@@ -129,6 +130,10 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
       begin();
       return orders.claimDue(state, now, limit, leaseMs);
     },
+    async retainEffects(now, limit, _leaseMs) {
+      begin();
+      return retentionIndex.retainEffects(state, now, limit);
+    },
     async watch(orderId, listener) {
       begin();
       return watchers.add(orderId, listener);
@@ -150,6 +155,7 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
         effects: state.stock.size + state.payments.size,
         idempotencyKeys: state.keys.size,
         indexEntries: state.deadlines.size,
+        retentionEntries: state.retention.size,
         watchers: watchers.size,
       };
     },

@@ -14,6 +14,7 @@ import * as effects from './redis/effects.ts';
 import { keysFor } from './redis/keys.ts';
 import { RedisLocks, type LockOptions } from './redis/locks.ts';
 import * as orders from './redis/orders.ts';
+import { retainEffects } from './redis/retention.ts';
 import { defineScripts } from './redis/scripts.ts';
 import { Watchers } from './redis/watchers.ts';
 
@@ -28,7 +29,7 @@ export interface RedisStoreOptions {
   clock?: Clock;
   /** How long a finished order (row, view, idempotency key) stays readable. */
   orderRetentionMs: number;
-  /** How long an effect record or tombstone lives after its last write; default 2 × orderRetentionMs. */
+  /** How long an effect record or tombstone lives after its order's terminal commit; default 2 × orderRetentionMs. */
   effectRetentionMs?: number;
   lock?: LockOptions;
 }
@@ -82,6 +83,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     statusCounts: () => ifOpen(() => orders.statusCounts(ctx)),
     markOutboxSent: (orderId, version) => ifOpen(() => orders.markOutboxSent(ctx, orderId, version)),
     claimDue: (now, limit, leaseMs) => ifOpen(() => orders.claimDue(ctx, now, limit, leaseMs)),
+    retainEffects: (now, limit, leaseMs) => ifOpen(() => retainEffects(ctx, now, limit, leaseMs)),
     watch: (orderId, listener) => ifOpen(() => watchers.add(keys.channel(orderId), listener)),
 
     ping: () => ifOpen(async () => void (await call(client.ping()))),

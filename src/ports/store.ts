@@ -40,7 +40,11 @@ export interface SagaWrite {
   view: OrderView;
   /** Absolute ms of the next deadline (step timeout or compensation retry), or null. */
   wakeAt: number | null;
-  /** Terminal orders get their retention clock started and lose their index entry. */
+  /**
+   * Terminal orders get their retention clock started and lose their index entry; the
+   * same write puts them in the retention index, from which retainEffects starts the
+   * clock of their effect records (found through the view's userId and items).
+   */
   terminal: boolean;
 }
 
@@ -109,6 +113,16 @@ export interface Store {
    * `now + leaseMs` (never removing them) and returns their orderIds.
    */
   claimDue(now: number, limit: number, leaseMs: number): Promise<string[]>;
+  /**
+   * Effect records have no expiry while their order is in flight (rule `idempotent-effects`, docs/architecture.md). This
+   * starts their clock for up to `limit` orders whose terminal commit is in the retention
+   * index: each record then expires effectRetentionMs after that commit (at once if that
+   * time has passed; a later terminal commit only extends it). An entry is leased by
+   * moving its score to `now + leaseMs` and removed once all its records are done, so a
+   * caller that dies mid-way only delays it. Until then the records stay. Returns how
+   * many entries it handled.
+   */
+  retainEffects(now: number, limit: number, leaseMs: number): Promise<number>;
   /** Calls listener on every view change of that order until the returned function is called. */
   watch(orderId: string, listener: StatusListener): Promise<() => void>;
 

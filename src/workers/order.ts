@@ -1,9 +1,11 @@
 /**
  * The order worker: hosts the sagas (consumes every saga input topic in one
- * co-partitioned group) and runs the deadline sweeper.
+ * co-partitioned group), runs the deadline sweeper, and starts the retention clock of
+ * finished orders' effect records.
  */
 import { dispatch } from '../messaging/consumer.ts';
 import { createBusinessClock } from '../saga/business-clock.ts';
+import { createEffectRetention, type EffectRetention } from '../saga/effect-retention.ts';
 import { createSagaHost, type SagaHost } from '../saga/host.ts';
 import type { SagaInspector } from '../saga/inspector.ts';
 import { createSweeper, type Sweeper } from '../saga/sweeper.ts';
@@ -16,7 +18,7 @@ export interface OrderWorkerOptions extends WorkerDeps {
   leaseMs: number;
   crashAfterSnapshot?: () => boolean;
   inspector?: SagaInspector;
-  /** false leaves the sweeper to the caller (tests tick it with a manual clock). */
+  /** false leaves the sweeper and the retention to the caller (tests tick them with a manual clock). */
   autoSweep?: boolean;
   /** The worker groups' ids (with the deployment's prefix), whose queues deadlines wait for. */
   workerGroups: { stock: string; payment: string };
@@ -27,6 +29,7 @@ export interface OrderWorkerOptions extends WorkerDeps {
 export interface OrderWorker {
   host: SagaHost;
   sweeper: Sweeper;
+  retention: EffectRetention;
   close(): Promise<void>;
 }
 
@@ -43,6 +46,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderW
     ...opts.businessClock,
   });
   const sweeper = createSweeper({ ...opts, host, businessClock });
+  const retention = createEffectRetention(opts);
   const subscription = await opts.broker.subscribe({
     group: opts.group,
     topics: Subscriptions.order,
@@ -59,12 +63,17 @@ export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderW
       opts,
     ),
   });
-  if (opts.autoSweep !== false) sweeper.start(opts.sweepIntervalMs);
+  if (opts.autoSweep !== false) {
+    sweeper.start(opts.sweepIntervalMs);
+    retention.start(opts.sweepIntervalMs);
+  }
   return {
     host,
     sweeper,
+    retention,
     async close() {
       await sweeper.stop();
+      await retention.stop();
       await subscription.close();
       host.detach();
     },

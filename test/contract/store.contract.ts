@@ -31,6 +31,8 @@ interface Ctx {
 }
 
 const view = orderView;
+/** A view whose user and product carry the test's suffix: effect records are found through them. */
+const viewOf = (orderId: string, status: OrderStatus, id: (n: string) => string): OrderView => orderView(orderId, status, id('u'), id('a'));
 
 const newOrder = (orderId: string, extra: Partial<NewOrder> = {}): NewOrder => ({
   orderId,
@@ -428,6 +430,78 @@ export function storeContract(name: string, make: StoreFactory): void {
         assert.deepEqual(await store.charge(id('o'), id('u'), 20), { ok: true });
         assert.equal(await stockOf(store, id('a')), 3);
         assert.equal(await balanceOf(store, id('u')), 30);
+      }));
+
+      it('keeps an effect of a non-terminal order for any time: undos find it, a redelivery repeats and moves nothing', using(async ({ store, clock, id }) => {
+        const o = id('o');
+        await store.putProduct({ productId: id('a'), stock: 5, price: 1 });
+        await store.putUser({ userId: id('u'), balance: 50 });
+        await store.createOrder(newOrder(o, { view: viewOf(o, 'PENDING', id) }));
+        await store.commitSaga(o, 1, { ...write(o, 'PAYING'), view: viewOf(o, 'PAYING', id) });
+        await store.reserve(o, [{ productId: id('a'), quantity: 2 }]);
+        await store.charge(o, id('u'), 20);
+        clock.advance(1_000 * RETENTION_MS);
+        assert.equal(await store.retainEffects(clock.now(), 10, 1_000), 0, 'nothing finished, nothing to retain');
+        assert.deepEqual(await store.reserve(o, [{ productId: id('a'), quantity: 2 }]), { ok: true });
+        assert.deepEqual(await store.charge(o, id('u'), 20), { ok: true });
+        assert.equal(await stockOf(store, id('a')), 3);
+        assert.equal(await balanceOf(store, id('u')), 30);
+        clock.advance(1_000 * RETENTION_MS);
+        assert.deepEqual(await store.release(o, [{ productId: id('a'), quantity: 2 }]), { undone: true });
+        assert.deepEqual(await store.refund(o, id('u')), { undone: true });
+        assert.equal(await stockOf(store, id('a')), 5);
+        assert.equal(await balanceOf(store, id('u')), 50);
+      }));
+
+      it('expires effect records of a finished order only after the effect retention counted from its terminal commit', using(async ({ store, clock, id }) => {
+        const o = id('o');
+        await store.putProduct({ productId: id('a'), stock: 5, price: 1 });
+        await store.putUser({ userId: id('u'), balance: 50 });
+        await store.createOrder(newOrder(o, { view: viewOf(o, 'PENDING', id) }));
+        await store.reserve(o, [{ productId: id('a'), quantity: 2 }]);
+        await store.charge(o, id('u'), 20);
+        clock.advance(5 * RETENTION_MS); // long in flight: the clock has not started yet
+        await store.commitSaga(o, 1, { ...write(o, 'COMPLETED', { terminal: true }), view: viewOf(o, 'COMPLETED', id) });
+        assert.equal(await store.retainEffects(clock.now(), 10, 1_000), 1);
+        assert.equal(await store.retainEffects(clock.now(), 10, 1_000), 0, 'done once');
+        clock.advance(2 * RETENTION_MS - 1); // effect records live twice as long as the order
+        assert.deepEqual(await store.reserve(o, [{ productId: id('a'), quantity: 2 }]), { ok: true });
+        assert.deepEqual(await store.charge(o, id('u'), 20), { ok: true });
+        assert.equal(await stockOf(store, id('a')), 3);
+        assert.equal(await balanceOf(store, id('u')), 30);
+        clock.advance(1);
+        // Gone: the same orderId now acts afresh (a worker refuses it first: the order is gone too).
+        assert.deepEqual(await store.reserve(o, [{ productId: id('a'), quantity: 2 }]), { ok: true });
+        assert.deepEqual(await store.charge(o, id('u'), 20), { ok: true });
+        assert.equal(await stockOf(store, id('a')), 1);
+        assert.equal(await balanceOf(store, id('u')), 10);
+      }));
+
+      it('counts the effect retention from the terminal commit even when the records are retained late', using(async ({ store, clock, id }) => {
+        const [o, late] = [id('o'), id('late')];
+        await store.putProduct({ productId: id('a'), stock: 5, price: 1 });
+        await store.putUser({ userId: id('u'), balance: 50 });
+        for (const order of [o, late]) {
+          await store.createOrder(newOrder(order, { view: viewOf(order, 'PENDING', id) }));
+          await store.reserve(order, [{ productId: id('a'), quantity: 1 }]);
+          await store.refund(order, id('u')); // a tombstone is an effect record too
+        }
+        const t = clock.now();
+        await store.commitSaga(o, 1, { ...write(o, 'CANCELLED', { terminal: true }), view: viewOf(o, 'CANCELLED', id) });
+        clock.advance(RETENTION_MS);
+        await store.commitSaga(late, 1, { ...write(late, 'CANCELLED', { terminal: true }), view: viewOf(late, 'CANCELLED', id) });
+        clock.set(t + 2 * RETENTION_MS + 1);
+        // Nobody retained them yet: until then they stay (at worst their clock is set late).
+        assert.deepEqual(await store.charge(o, id('u'), 20), { ok: false, code: 'CANCELLED', message: `order ${o} was cancelled before it was charged` });
+        assert.equal(await store.retainEffects(clock.now(), 10, 1_000), 2);
+        // o's records are gone at once; late's live until its own terminal time + 2 x retention.
+        assert.deepEqual(await store.charge(o, id('u'), 20), { ok: true });
+        assert.deepEqual(await store.charge(late, id('u'), 20), { ok: false, code: 'CANCELLED', message: `order ${late} was cancelled before it was charged` });
+        assert.deepEqual(await store.reserve(late, [{ productId: id('a'), quantity: 1 }]), { ok: true });
+        assert.equal(await stockOf(store, id('a')), 3);
+        clock.set(t + 3 * RETENTION_MS);
+        assert.deepEqual(await store.charge(late, id('u'), 5), { ok: true });
+        assert.equal(await balanceOf(store, id('u')), 25);
       }));
     });
 

@@ -104,6 +104,7 @@ export function createFakeStore(): FakeStore {
     commitSaga: unused('commitSaga'),
     markOutboxSent: unused('markOutboxSent'),
     claimDue: unused('claimDue'),
+    retainEffects: unused('retainEffects'),
     async watch(orderId, listener) {
       read();
       const set = listeners.get(orderId) ?? new Set();

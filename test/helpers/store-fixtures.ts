@@ -37,6 +37,7 @@ export function everyStoreMethod(
     markOutboxSent: () => store.markOutboxSent('o1', 1),
     statusCounts: () => store.statusCounts(),
     claimDue: () => store.claimDue(Number.MAX_SAFE_INTEGER, 10, 1000),
+    retainEffects: () => store.retainEffects(Number.MAX_SAFE_INTEGER, 10, 1000),
     watch: () => store.watch('o1', () => {}),
     ping: () => store.ping(),
     close: o.close,

@@ -181,8 +181,7 @@ if (skip !== undefined) {
       const t = clock.now();
       await store.putProduct({ productId: 'p', stock: 5, price: 1 });
       await store.reserve('o1', [{ productId: 'p', quantity: 1 }]);
-      const effectTtl = await redis.pttl(`${keyPrefix}{p:p}:res:o1`);
-      assert.ok(effectTtl > 2 * RETENTION_MS && effectTtl <= 2 * RETENTION_MS + 60_000, `effect record PTTL ${effectTtl}`);
+      assert.equal(await redis.pttl(`${keyPrefix}{p:p}:res:o1`), -1, 'an effect of an order in flight never expires');
 
       await store.createOrder(newOrder('o1', t + 10, 'k1'));
       await store.commitSaga('o1', 1, { snapshot: {}, outbox: [], view: view('o1', 'RESERVING'), wakeAt: t + 10, terminal: false });
@@ -193,6 +192,11 @@ if (skip !== undefined) {
       assert.ok(rowTtl > RETENTION_MS && rowTtl <= RETENTION_MS + 60_000, `row PTTL ${rowTtl}`);
       assert.ok((await redis.pttl(`${keyPrefix}idem:k1`)) > RETENTION_MS);
       assert.equal(await redis.zscore(`${keyPrefix}deadlines`, 'o1'), null, 'a terminal order has no index entry');
+      assert.equal(await redis.pttl(`${keyPrefix}{p:p}:res:o1`), -1, 'not retained yet');
+      assert.equal(await store.retainEffects(clock.now(), 10, 1_000), 1);
+      const effectTtl = await redis.pttl(`${keyPrefix}{p:p}:res:o1`);
+      assert.ok(effectTtl > 2 * RETENTION_MS && effectTtl <= 2 * RETENTION_MS + 60_000, `effect record PTTL ${effectTtl}`);
+      assert.equal(await redis.zcard(`${keyPrefix}retention`), 0, 'the entry goes once its records are retained');
 
       clock.advance(RETENTION_MS);
       assert.equal(await store.getOrder('o1'), null);
@@ -200,6 +204,30 @@ if (skip !== undefined) {
       clock.advance(RETENTION_MS);
       assert.deepEqual(await store.reserve('o1', [{ productId: 'p', quantity: 1 }]), { ok: true });
       assert.equal((await store.getProducts(['p']))[0]?.stock, 3, 'the expired record is gone, so the orderId reserves afresh');
+    });
+
+    it('takes a retention entry again when the one that leased it died, and retains idempotently', async () => {
+      const { store, clock, keyPrefix } = await fresh();
+      const t = clock.now();
+      const retention = `${keyPrefix}retention`;
+      await store.putUser({ userId: 'u', balance: 5 });
+      await store.createOrder(newOrder('o1', t));
+      await store.charge('o1', 'u', 2);
+      assert.equal(await finish(store, 'o1'), true);
+      const [entry] = await redis.zrange(retention, '0', '-1');
+      assert.ok(entry !== undefined);
+      assert.deepEqual(JSON.parse(entry), ['o1', t, 'u', ['p']]);
+      await redis.zadd(retention, t + 500, entry); // leased by a caller that died before retaining
+      assert.equal(await store.retainEffects(t, 10, 500), 0);
+      assert.equal(await redis.pttl(`${keyPrefix}{u:u}:pay:o1`), -1);
+      assert.equal(await store.retainEffects(t + 500, 10, 500), 1);
+      assert.equal(await redis.hget(`${keyPrefix}{u:u}:pay:o1`, 'expireAt'), String(t + 2 * RETENTION_MS));
+      // Died after retaining, before removing the entry: doing it again changes nothing.
+      await redis.zadd(retention, t, entry);
+      clock.advance(1_000);
+      assert.equal(await store.retainEffects(clock.now(), 10, 500), 1);
+      assert.equal(await redis.hget(`${keyPrefix}{u:u}:pay:o1`, 'expireAt'), String(t + 2 * RETENTION_MS));
+      assert.equal(await redis.zcard(retention), 0);
     });
 
     it('skips and drops index entries whose order row is gone, and never removes a claimed one', async () => {

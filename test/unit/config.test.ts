@@ -76,6 +76,7 @@ describe('config', () => {
     ['MAX_IN_FLIGHT', '1.5'],
     ['MAX_IN_FLIGHT', 'lots'],
     ['ORDER_RETENTION_MS', 'forever'],
+    ['ORDER_RETENTION_MS', '299999'], // under 10 x the default STEP_TIMEOUT_MS
     ['SEED_DEMO', 'yes'],
     ['MEMORY_FAULTS', 'dup=2'],
     ['MEMORY_FAULTS', 'chaos=0.1'],
@@ -94,6 +95,16 @@ describe('config', () => {
       );
     });
   }
+
+  it('keeps ORDER_RETENTION_MS at least 10 x STEP_TIMEOUT_MS, naming ORDER_RETENTION_MS', () => {
+    assert.equal(loadConfig({ ORDER_RETENTION_MS: '300000' }).orderRetentionMs, 300_000);
+    assert.equal(loadConfig({ STEP_TIMEOUT_MS: '1500', ORDER_RETENTION_MS: '15000' }).orderRetentionMs, 15_000);
+    const refused = (env: Record<string, string>, message: RegExp) =>
+      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('\n'));
+    refused({ STEP_TIMEOUT_MS: '1500', ORDER_RETENTION_MS: '14999' }, /^Invalid environment variable ORDER_RETENTION_MS="14999": expected at least 10 x STEP_TIMEOUT_MS \(15000\)$/);
+    // A long step timeout alone can make the default retention too short: still named.
+    refused({ STEP_TIMEOUT_MS: '86400000' }, /ORDER_RETENTION_MS="604800000 \(the default\)".*864000000/);
+  });
 
   it('stops start-up with one line on stderr naming the variable', () => {
     const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'all'], {

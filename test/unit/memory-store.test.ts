@@ -92,16 +92,37 @@ describe('memory store', () => {
       await store.charge(`o${i}`, 'u1', 1);
       await finish(store, `o${i}`);
     }
-    await store.release('never-reserved', [{ productId: 'p', quantity: 1 }]); // a tombstone is an effect record too
-    assert.deepEqual(store.sizes(), { orders: n, effects: 2 * n + 1, idempotencyKeys: n, indexEntries: 0, watchers: 0 });
+    // A tombstone is an effect record too; no order of that id ever finishes, so its clock never starts.
+    await store.release('never-finished', [{ productId: 'p', quantity: 1 }]);
+    const held = { orders: n, effects: 2 * n + 1, idempotencyKeys: n, indexEntries: 0, retentionEntries: n, watchers: 0 };
+    assert.deepEqual(store.sizes(), held);
+    assert.equal(await store.retainEffects(clock.now(), 2 * n, 1_000), n);
+    assert.deepEqual(store.sizes(), { ...held, retentionEntries: 0 });
 
     clock.advance(RETENTION_MS);
     await idle(store);
-    assert.deepEqual(store.sizes(), { orders: 0, effects: 2 * n + 1, idempotencyKeys: 0, indexEntries: 0, watchers: 0 });
+    assert.deepEqual(store.sizes(), { ...held, orders: 0, idempotencyKeys: 0, retentionEntries: 0 });
 
     clock.advance(RETENTION_MS); // effect records default to 2 × orderRetentionMs
     await idle(store);
-    assert.deepEqual(store.sizes(), { orders: 0, effects: 0, idempotencyKeys: 0, indexEntries: 0, watchers: 0 });
+    assert.deepEqual(store.sizes(), { orders: 0, effects: 1, idempotencyKeys: 0, indexEntries: 0, retentionEntries: 0, watchers: 0 });
+  });
+
+  it('with a small retention, an order in flight for long still finds its effects: no double charge, no lost release', async () => {
+    const { store, clock } = fresh();
+    await store.putProduct({ productId: 'p1', stock: 10, price: 1 });
+    await store.putUser({ userId: 'u1', balance: 100 });
+    await store.createOrder(newOrder('o1', clock.now() + 100));
+    await store.reserve('o1', [{ productId: 'p1', quantity: 4 }]);
+    await store.charge('o1', 'u1', 40);
+    clock.advance(10 * RETENTION_MS); // e.g. COMPENSATING while the payment service was down
+    await idle(store);
+    assert.deepEqual(await store.charge('o1', 'u1', 40), { ok: true }, 'the redelivered charge repeats its reply');
+    assert.equal((await store.getUser('u1'))?.balance, 60, 'and charges nothing again');
+    assert.deepEqual(await store.release('o1', [{ productId: 'p1', quantity: 4 }]), { undone: true });
+    assert.equal((await store.getProducts(['p1']))[0]?.stock, 10, 'the release gives the stock back');
+    assert.deepEqual(await store.refund('o1', 'u1'), { undone: true });
+    assert.equal((await store.getUser('u1'))?.balance, 100);
   });
 
   it('hides an expired record at once, even before a sweep reaches it', async () => {
@@ -115,16 +136,20 @@ describe('memory store', () => {
     assert.equal(await store.loadSaga('o298'), null);
   });
 
-  it('restarts an effect record clock on each write, and honours effectRetentionMs', async () => {
+  it('starts an effect record clock at its order’s terminal commit, never at its writes, and honours effectRetentionMs', async () => {
     const { store, clock } = fresh(5_000);
     await store.putProduct({ productId: 'p1', stock: 10, price: 1 });
+    await store.createOrder(newOrder('o1', clock.now() + 100));
     await store.reserve('o1', [{ productId: 'p1', quantity: 1 }]);
     clock.advance(4_000);
     await store.release('o1', [{ productId: 'p1', quantity: 1 }]);
-    clock.advance(4_000);
+    clock.advance(40_000);
+    await finish(store, 'o1');
+    assert.equal(await store.retainEffects(clock.now(), 10, 1_000), 1);
+    clock.advance(4_999);
     assert.deepEqual(await store.reserve('o1', [{ productId: 'p1', quantity: 1 }]), { ok: true });
     assert.equal((await store.getProducts(['p1']))[0]?.stock, 10);
-    clock.advance(1_000);
+    clock.advance(1);
     await idle(store);
     assert.equal(store.sizes().effects, 0);
     // The record is gone, so the same orderId now reserves afresh.

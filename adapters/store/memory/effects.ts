@@ -8,7 +8,8 @@
 import type { ChargeOutcome, ReserveOutcome, UndoOutcome } from '../../../src/ports/store.ts';
 import { MAX_AMOUNT, type Item } from '../../../src/schemas.ts';
 import { isAmount } from './catalogue.ts';
-import type { MemoryState, PaymentRecord, StockRecord } from './state.ts';
+import type { PaymentRecord, StockRecord } from './records.ts';
+import type { MemoryState } from './state.ts';
 import { demand } from '../demand.ts';
 
 const credit = (counter: number, amount: number): number => Math.min(MAX_AMOUNT, counter + amount);

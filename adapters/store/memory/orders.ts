@@ -6,6 +6,7 @@
  */
 import type { CreateOutcome, NewOrder, SagaRecord, SagaWrite } from '../../../src/ports/store.ts';
 import { isTerminal, OrderStatuses, type OrderStatus, type OrderView } from '../../../src/schemas.ts';
+import { enterRetention } from './retention.ts';
 import type { MemoryState } from './state.ts';
 
 /** JSON text in, fresh objects out: the same round trip a Redis value takes. */
@@ -85,7 +86,10 @@ export function commitSaga(state: MemoryState, orderId: string, expectedVersion:
   row.view = view;
   // A non-terminal commit leaves a running retention clock alone (Redis KEEPTTL): a
   // terminal status never changes, so nothing should bring the row back to life.
-  if (write.terminal) state.retainOrder(orderId);
+  if (write.terminal) {
+    state.retainOrder(orderId);
+    enterRetention(state, orderId);
+  }
   return view;
 }
 

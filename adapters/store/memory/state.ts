@@ -7,36 +7,10 @@
  * plus an active sweep).
  */
 import type { Clock } from '../../../src/clock.ts';
-import type { PaymentRefusal, Product, StockRefusal, User } from '../../../src/ports/store.ts';
-import type { Item, OrderStatus } from '../../../src/schemas.ts';
+import type { Product, User } from '../../../src/ports/store.ts';
+import type { OrderStatus } from '../../../src/schemas.ts';
 import { KeyedMinHeap } from './keyed-heap.ts';
-
-/** Values are kept as JSON text, as Redis keeps them: nothing a caller holds can alias them. */
-export interface OrderRow {
-  version: number;
-  snapshot: string;
-  outbox: string;
-  outboxSent: boolean;
-  view: string;
-  /** The view's status, kept beside it so the counts move without parsing the view. */
-  status: OrderStatus;
-  idempotencyKey: string | undefined;
-}
-
-export interface KeyClaim {
-  orderId: string;
-  bodyHash: string;
-}
-
-export type StockRecord =
-  | { kind: 'reserved'; items: Item[]; released: boolean }
-  | { kind: 'refused'; code: Exclude<StockRefusal, 'CANCELLED'>; message: string; items: Item[] }
-  | { kind: 'tombstone' };
-
-export type PaymentRecord =
-  | { kind: 'charged'; userId: string; amount: number; refunded: boolean }
-  | { kind: 'refused'; code: Exclude<PaymentRefusal, 'CANCELLED'>; message: string; userId: string; amount: number }
-  | { kind: 'tombstone' };
+import type { KeyClaim, OrderRow, PaymentRecord, StockRecord } from './records.ts';
 
 /** How many expired records one call frees at most; more than any call creates (<= 1). */
 const SWEEP_BATCH = 100;
@@ -56,6 +30,8 @@ export class MemoryState {
   readonly payments = new Map<string, PaymentRecord>();
   /** The deadline index: orderId -> wakeAt (or lease end). */
   readonly deadlines = new KeyedMinHeap();
+  /** The retention index: one entry per terminal commit (see ./retention.ts), by its time. */
+  readonly retention = new KeyedMinHeap();
   /** Live orders per non-terminal status; running totals per terminal status. */
   readonly counts = new Map<OrderStatus, number>();
   private readonly expiries = new KeyedMinHeap();
@@ -106,15 +82,30 @@ export class MemoryState {
     return this.payments.get(orderId);
   }
 
-  /** Effect records expire effectRetentionMs after their last write. */
+  /**
+   * A write never starts or moves an effect record's clock: a new record has none while
+   * its order is in flight, and a rewrite keeps the one it has (as HSET keeps a TTL).
+   */
   writeStock(orderId: string, record: StockRecord): void {
     this.stock.set(orderId, record);
-    this.expiries.set(stockKey(orderId), this.at + this.effectRetentionMs);
   }
 
   writePayment(orderId: string, record: PaymentRecord): void {
     this.payments.set(orderId, record);
-    this.expiries.set(paymentKey(orderId), this.at + this.effectRetentionMs);
+  }
+
+  /** Sets the order's effect records to expire at `expireAt`, or later if they already would. */
+  retainEffects(orderId: string, expireAt: number): void {
+    const records: [string, boolean][] = [
+      [stockKey(orderId), this.stock.has(orderId)],
+      [paymentKey(orderId), this.payments.has(orderId)],
+    ];
+    for (const [key, held] of records) {
+      if (!held) continue;
+      const current = this.expiries.score(key);
+      if (current === undefined || current < expireAt) this.expiries.set(key, expireAt);
+      this.dropIfDue(key);
+    }
   }
 
   /** Starts (or restarts) a finished order's retention clock. */

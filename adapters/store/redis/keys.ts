@@ -15,24 +15,27 @@
  * |                               |        | `status`, `expireAt` (terminal orders only), `idem` (its key)  |
  * | `Pidem:<key>`                 | hash   | idempotency-key claim: `order`, `hash` (of the body)           |
  * | `Pdeadlines`                  | zset   | the deadline index: member orderId, score wakeAt / lease end   |
+ * | `Pretention`                  | zset   | the retention index: member one terminal commit (orderId, its  |
+ * |                               |        | time, userId, productIds), score that time / lease end         |
  * | `Pcounts`                     | hash   | orders per status (live for non-terminal, running totals)      |
  * | `Plock:<resource>`            | string | Redlock's lock, on every REDLOCK_URLS master                   |
  * | channel `Porder:<orderId>`    | pubsub | the order's view (JSON) after every commit                     |
  *
  * Hash tags put each effect record in its counter's slot (`{p:…}`, `{u:…}`): that is why
  * release takes the order's items and refund takes the userId. Today one Redis holds
- * everything (rule `scripts-guarantee`, docs/architecture.md), so a script may touch
- * several slots (reserve over many products, commitSaga with the index and the counts) and
- * a few scripts derive keys from the prefix inside Lua (the claimed order's row, a row's
- * idempotency key, rows met by claimDue). Splitting across a Cluster means revisiting those
- * scripts; Redlock over the products is what keeps a multi-product reserve all-or-nothing
- * then.
+ * everything (rule `scripts-guarantee`, docs/architecture.md), so a script may touch several slots (reserve over many
+ * products, commitSaga with the row, both indexes and the counts) and a few scripts
+ * derive keys from the prefix inside Lua (the claimed order's row, a row's idempotency key, rows met by
+ * claimDue). Splitting across a Cluster means revisiting those scripts; Redlock over
+ * the products is what keeps a multi-product reserve all-or-nothing then.
  *
  * Expiry is data: `expireAt` is checked against the `now` each script gets from the
  * injected clock, and a record past it reads as absent and is deleted on the spot. A
  * real PEXPIRE of the retention plus a margin backs it, so Redis frees memory by itself.
- * Non-terminal orders never expire; effect records expire effectRetentionMs after their
- * last write; a finished order's row and key orderRetentionMs after its terminal commit.
+ * Non-terminal orders never expire; a finished order's row and key orderRetentionMs after
+ * its terminal commit. Effect records have no expiry while their order is in flight; they
+ * expire effectRetentionMs after its terminal commit, set by retainEffects (one script
+ * per record, each in its own slot) from the retention index the terminal commit wrote.
  */
 export interface Keys {
   readonly prefix: string;
@@ -43,6 +46,7 @@ export interface Keys {
   order(orderId: string): string;
   idempotency(key: string): string;
   readonly deadlines: string;
+  readonly retention: string;
   readonly counts: string;
   lock(resource: string): string;
   channel(orderId: string): string;
@@ -58,6 +62,7 @@ export function keysFor(prefix: string): Keys {
     order: (orderId) => `${prefix}{o:${orderId}}`,
     idempotency: (key) => `${prefix}idem:${key}`,
     deadlines: `${prefix}deadlines`,
+    retention: `${prefix}retention`,
     counts: `${prefix}counts`,
     lock: (resource) => `${prefix}lock:${resource}`,
     channel: (orderId) => `${prefix}order:${orderId}`,

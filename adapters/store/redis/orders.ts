@@ -8,6 +8,7 @@ import type { CreateOutcome, NewOrder, SagaRecord, SagaWrite } from '../../../sr
 import { OrderStatuses, type OrderStatus, type OrderView } from '../../../src/schemas.ts';
 import { call } from './connection.ts';
 import { ttlOf, type Ctx } from './context.ts';
+import { retentionEntry } from './retention.ts';
 
 /** JSON text in, fresh objects out: the same round trip as the memory store's. */
 const toJson = (value: unknown): string => JSON.stringify(value) ?? 'null';
@@ -99,8 +100,10 @@ export async function commitSaga(ctx: Ctx, orderId: string, expectedVersion: num
     String(now + ctx.orderRetentionMs),
     ttlOf(ctx.orderRetentionMs),
     keys.channel(orderId),
+    write.terminal ? retentionEntry(write.view, now) : '',
   ];
-  const reply = await call(ctx.scripts.commit_saga([keys.order(orderId), keys.deadlines, keys.counts], args));
+  const scriptKeys = [keys.order(orderId), keys.deadlines, keys.counts, keys.retention];
+  const reply = await call(ctx.scripts.commit_saga(scriptKeys, args));
   return reply === 1;
 }
 

@@ -18,6 +18,8 @@ const names = [
   'mark_sent',
   'read_order',
   'claim_due',
+  'claim_retention',
+  'retain_effect',
 ] as const;
 export type ScriptName = (typeof names)[number];
 

@@ -1,8 +1,9 @@
 -- Charge a user once per orderId, never below zero; refusals are recorded and repeated.
 -- KEYS[1]: the payment record in the user's slot; KEYS[2]: the user.
--- ARGV: now, expireAt, ttlMs, userId, amount (as the caller wrote it; checked here).
+-- ARGV: now, userId, amount (as the caller wrote it; checked here). A new record gets no
+-- expiry: its clock starts when the order is terminal (retain_effect.lua).
 -- Reply: {'ok'} | {'refused', code, message} | {'cancelled'} (a refund came first).
-local now, expireAt, ttl, userId, asked = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local now, userId, asked = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 
 local rec = live_effect(KEYS[1], now)
 if rec then
@@ -12,8 +13,7 @@ if rec then
 end
 
 local function refuse(code, message)
-  redis.call('HSET', KEYS[1], 'kind', 'refused', 'code', code, 'message', message, 'expireAt', expireAt)
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('HSET', KEYS[1], 'kind', 'refused', 'code', code, 'message', message)
   return { 'refused', code, message }
 end
 
@@ -25,6 +25,5 @@ if counter(balance) < n then
   return refuse('INSUFFICIENT_BALANCE', 'user ' .. userId .. ' has a balance of ' .. balance .. ', ' .. asked .. ' asked')
 end
 debit(KEYS[2], 'balance', asked)
-redis.call('HSET', KEYS[1], 'kind', 'charged', 'amount', asked, 'refunded', '0', 'expireAt', expireAt)
-redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('HSET', KEYS[1], 'kind', 'charged', 'amount', asked, 'refunded', '0')
 return { 'ok' }
