@@ -41,14 +41,15 @@ const BUCKET_MS = 1_000;
 const MIN_BUCKET = 5;
 
 /**
- * Seconds from `healedAt` until every later second's orders (by POST time, from the hit
- * on) have a p99 within normal; 0 when it never left normal; null when it never came back.
+ * Seconds from `healedAt` until every later second's orders (by POST time; from the
+ * orders in flight when it hit on) have a p99 within normal; 0 when it never left normal; null when it never came back.
  */
 export function recoverySec(orders: readonly TracedOrder[], hitAt: number, healedAt: number, normalP99: number): number | null {
   const limit = Math.max(2 * normalP99, NORMAL_FLOOR_MS);
   const buckets = new Map<number, number[]>();
   for (const o of orders) {
-    if (o.start < hitAt) continue;
+    // Orders that ended before the fault saw none of it; those in flight when it hit did.
+    if (o.start + o.latencyMs < hitAt) continue;
     const b = Math.floor((o.start - hitAt) / BUCKET_MS);
     const list = buckets.get(b) ?? [];
     list.push(o.latencyMs);

@@ -25,9 +25,26 @@ export class Cluster {
   readonly api: RoleProcess;
   readonly workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>;
 
-  private constructor(api: RoleProcess, workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>) {
+  private started = 0;
+
+  private constructor(
+    api: RoleProcess,
+    workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logDir: string,
+  ) {
     this.api = api;
     this.workers = workers;
+  }
+
+  /** A new process of the same role (not started), as a deploy brings up. */
+  async replacement(old: RoleProcess): Promise<RoleProcess> {
+    return RoleProcess.create(old.role, `${old.role}-v${++this.started}`, this.env, this.logDir);
+  }
+
+  replace(old: RoleProcess, next: RoleProcess): void {
+    const list = this.workers.get(old.role as (typeof WorkerRoles)[number])!;
+    list[list.indexOf(old)] = next;
   }
 
   static async create(spec: ClusterSpec): Promise<Cluster> {
@@ -54,7 +71,7 @@ export class Cluster {
       for (let i = 1; i <= spec.copies; i++) copies.push(await RoleProcess.create(role, `${role}-${i}`, env, spec.logDir));
       workers.set(role, copies);
     }
-    return new Cluster(await RoleProcess.create('api', 'api', env, spec.logDir), workers);
+    return new Cluster(await RoleProcess.create('api', 'api', env, spec.logDir), workers, env, spec.logDir);
   }
 
   all(): RoleProcess[] {

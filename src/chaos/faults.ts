@@ -25,14 +25,19 @@ export interface FaultContext {
 
 export type Fault = (ctx: FaultContext) => Promise<FaultTimes>;
 
-/** Rolling deploy: each worker role in turn is stopped with SIGTERM and started again at once. */
+/**
+ * Rolling deploy, as an orchestrator does it with no unavailable replica: each worker
+ * process in turn gets its replacement started (healthy: joined its group), then SIGTERM.
+ */
 export const term: Fault = async ({ cluster, log }) => {
   const hitAt = Date.now();
   for (const role of WorkerRoles) {
-    for (const p of cluster.workers.get(role)!) {
-      log(`term ${p.name}`);
-      await p.term();
-      await p.start();
+    for (const old of [...cluster.workers.get(role)!]) {
+      const next = await cluster.replacement(old);
+      log(`deploy ${next.name}, then SIGTERM ${old.name}`);
+      await next.start();
+      await old.term();
+      cluster.replace(old, next);
     }
   }
   return { hitAt, healedAt: Date.now() };

@@ -59,10 +59,15 @@ export interface KafkaBrokerOptions {
   client?: Partial<ClientTuning>;
 }
 
+// Handover is business time (rule `faults-heal`, docs/architecture.md): a member that died
+// holds its partitions until its session times out, and every member learns of a
+// rebalance only at its next heartbeat, so both are short next to a step's deadline.
+// 10 s is well above the broker's 6 s floor (group.min.session.timeout.ms), and a
+// 500 ms heartbeat keeps a rebalance's stop-the-world pause near half a second.
 export const defaultConsumerTuning: ConsumerTuning = {
-  sessionTimeout: 30_000,
-  rebalanceTimeout: 60_000,
-  heartbeatInterval: 3_000,
+  sessionTimeout: 10_000,
+  rebalanceTimeout: 15_000,
+  heartbeatInterval: 500,
   maxWaitTimeInMs: 50,
   joinTimeoutMs: 60_000,
   closeTimeoutMs: 10_000,
