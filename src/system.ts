@@ -16,7 +16,7 @@ import { seededRng } from './random.ts';
 import { Readiness } from './readiness.ts';
 import { Backoff, type BackoffPolicy, type BackoffProfile } from './retry.ts';
 import type { SagaInspector } from './saga/inspector.ts';
-import { createAdapters, patientBroker, type Wait } from './services.ts';
+import { createAdapters, patientBroker, type Wait } from './system-adapters.ts';
 import { Groups } from './topics.ts';
 import { startOrderWorker, type OrderWorker } from './workers/order.ts';
 import { startPaymentWorker } from './workers/payment.ts';

@@ -1,6 +1,7 @@
 /**
- * The store and broker the config names, reached with patience: a role that starts while
- * Redis or Kafka is away waits for them (DESIGN rule 14) and names what it waits for.
+ * Part of the composition root: the store and broker the config names, reached with
+ * patience. A role that starts while Redis or Kafka is away waits for them (DESIGN rule
+ * 14) and names what it waits for.
  */
 import { createMemoryBroker } from '../adapters/broker/memory.ts';
 import { createMemoryStore } from '../adapters/store/memory.ts';
