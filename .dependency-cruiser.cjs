@@ -17,9 +17,9 @@ module.exports = {
     },
     {
       name: 'ports-not-adapters',
-      comment: 'workers, the saga host, the api and messaging see ports only; the composition root (src/system.ts) picks adapters',
+      comment: 'workers, the saga host, the api and messaging see ports only; the composition root (src/system.ts, src/system-adapters.ts) picks adapters',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/system\\.ts$' },
+      from: { path: '^src/', pathNot: '^src/system(-adapters)?\\.ts$' },
       to: { path: '^adapters/' },
     },
     {

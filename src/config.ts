@@ -24,6 +24,8 @@ export interface Config {
   /** Address the HTTP server binds; not in the contract (containers set 0.0.0.0). */
   host: string;
   metricsPort: number;
+  /** METRICS_PORT was given: a taken port stops the process. Unset, a taken default falls back to a free port. */
+  metricsPortSet: boolean;
   topicPrefix: string;
   keyPrefix: string;
   rateLimitPerSec: number;
@@ -166,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: hostName(env, 'HOST', '127.0.0.1'),
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
+    metricsPortSet: read(env, 'METRICS_PORT') !== undefined,
     topicPrefix: prefix(env, 'TOPIC_PREFIX'),
     keyPrefix: prefix(env, 'KEY_PREFIX'),
     rateLimitPerSec: int(env, 'RATE_LIMIT_PER_SEC', 0, 0, 1_000_000),

@@ -1,13 +1,19 @@
 /**
  * Role launcher: `tsx src/main.ts <api|stock|order|payment|all>`. Only wiring: read the
- * config, start the system, listen, stop cleanly on SIGINT/SIGTERM, exit non-zero on a
- * fatal error. A bad env variable stops start-up with one line naming it.
+ * config, open the HTTP port, start the system (waiting for services that are away),
+ * stop cleanly on SIGINT/SIGTERM. A bad env variable or a port that is taken stops
+ * start-up with one line naming it (exit 2); a service that is away never does.
  */
 import { loadConfig, type Config } from './config.ts';
 import { AppError, ConfigError } from './errors.ts';
-import { createLogger } from './log.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { systemClock } from './clock.ts';
+import { openDoor, PortUnavailableError, type Door } from './api/door.ts';
 import { buildOpsServer } from './api/ops-server.ts';
-import { Roles, startSystem, type Role } from './system.ts';
+import { buildStartingServer } from './api/starting.ts';
+import { Readiness } from './readiness.ts';
+import { Roles, startSystem, type Role, type System } from './system.ts';
 
 function parseRoles(arg: string | undefined): Role[] {
   if (arg === undefined || arg === 'all') return [...Roles];
@@ -34,25 +40,36 @@ function banner(config: Config, roles: readonly Role[], url: string, api: boolea
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  let config: Config;
-  let roles: Role[];
+/**
+ * The api listens on PORT; any other process on METRICS_PORT. Left unset, METRICS_PORT's
+ * default may be taken by another role on the same host: then any free port, said aloud.
+ */
+async function openPort(config: Config, api: boolean, starting: Parameters<typeof openDoor>[0]['app'], logger: Logger): Promise<Door> {
+  const host = config.host;
+  if (api) return openDoor({ port: config.port, host, variable: 'PORT', app: starting });
   try {
-    roles = parseRoles(process.argv[2]);
-    config = loadConfig();
+    return await openDoor({ port: config.metricsPort, host, variable: 'METRICS_PORT', app: starting });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    process.exit(2);
+    if (!(err instanceof PortUnavailableError) || config.metricsPortSet) throw err;
+    const door = await openDoor({ port: 0, host, variable: 'METRICS_PORT', app: starting });
+    logger.warn({ taken: config.metricsPort, port: door.port }, `METRICS_PORT is not set and ${config.metricsPort} is taken; serving /metrics and /healthz on ${door.port} instead`);
+    return door;
   }
-  const logger = createLogger(config.logLevel);
-  const system = await startSystem({ config, roles, logger, defaultMetrics: true });
-  const server = system.api ?? (await buildOpsServer({ ...system, health: async () => ({ roles }) }));
-  const port = system.api ? config.port : config.metricsPort;
-  const address = await server.listen({ port, host: config.host });
-  const url = address.replace('[::1]', 'localhost');
-  process.stdout.write(`${banner(config, roles, url, system.api !== null)}\n`);
-  logger.info({ roles, url, broker: config.broker, store: config.store }, system.api ? 'api listening' : 'metrics listening');
+}
 
+async function main(): Promise<void> {
+  const roles = parseRoles(process.argv[2]);
+  const config = loadConfig();
+  const api = roles.includes('api');
+  const logger = createLogger(config.logLevel);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const readiness = new Readiness();
+  const door = await openPort(config, api, await buildStartingServer({ readiness, metrics }), logger);
+  const mode = `roles=${roles.join(',')} broker=${config.broker} store=${config.store}`;
+  process.stdout.write(`  order saga is starting (${mode}) on ${door.url}  (/healthz answers 503 until its store and broker answer)\n`);
+
+  const abort = new AbortController();
+  let starting: Promise<System> | null = null;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -63,17 +80,34 @@ async function main(): Promise<void> {
       process.exit(1);
     }, 10_000);
     force.unref();
+    abort.abort(new Error(`${signal} while starting`));
     void (async () => {
-      if (!system.api) await server.close();
-      await system.close();
+      await door.close();
+      const system = await starting?.catch(() => null);
+      await system?.close();
       process.exit(0);
     })();
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+
+  starting = startSystem({ config, roles, logger, metrics, readiness, signal: abort.signal });
+  const system = await starting.catch((err: unknown) => {
+    if (stopping) return null; // stop() exits once everything is closed
+    throw err;
+  });
+  if (!system || stopping) return;
+  await door.serve(system.api ?? (await buildOpsServer({ ...system, clock: systemClock, health: async () => ({ roles }) })));
+  process.stdout.write(`${banner(config, roles, door.url, api)}\n`);
+  logger.info({ roles, url: door.url, broker: config.broker, store: config.store }, api ? 'api listening' : 'metrics listening');
 }
 
 main().catch((err: unknown) => {
+  // A configuration error (a bad variable, a taken port) is one line and exit 2; anything else is fatal.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
   const line = err instanceof AppError ? `${err.code}: ${err.message}` : String((err as Error)?.stack ?? err);
   process.stderr.write(`fatal: ${line}\n`);
   process.exit(1);

@@ -1,10 +1,9 @@
 /**
  * The composition root: builds the adapters named by the config and starts the roles
  * asked for, all against the same two ports. main.ts and the tests both start here.
+ * It resolves once every role is running, however long its services take to answer.
  */
 import type { FastifyInstance } from 'fastify';
-import { createMemoryBroker } from '../adapters/broker/memory.ts';
-import { createMemoryStore } from '../adapters/store/memory.ts';
 import { buildApi } from './api/app.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -14,11 +13,15 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import type { Broker, Subscription } from './ports/broker.ts';
 import type { Store } from './ports/store.ts';
 import { seededRng } from './random.ts';
-import { Backoff, type BackoffProfile } from './retry.ts';
+import { Readiness } from './readiness.ts';
+import { Backoff, type BackoffPolicy, type BackoffProfile } from './retry.ts';
+import type { SagaInspector } from './saga/inspector.ts';
+import { createAdapters, patientBroker, type Wait } from './system-adapters.ts';
 import { Groups } from './topics.ts';
 import { startOrderWorker, type OrderWorker } from './workers/order.ts';
 import { startPaymentWorker } from './workers/payment.ts';
 import { startStockWorker } from './workers/stock.ts';
+import { waitFor } from './wait-for.ts';
 
 export const Roles = ['api', 'stock', 'order', 'payment'] as const;
 export type Role = (typeof Roles)[number];
@@ -39,6 +42,14 @@ export interface StartOptions {
   defaultMetrics?: boolean;
   /** Fault injection for tests on any adapters; MEMORY_FAULTS' crash sets one for the embedded broker. */
   crashAfterSnapshot?: () => boolean;
+  /** What /healthz reports while this start waits for its services; marked ready at the end. */
+  readiness?: Readiness;
+  /** Aborting gives up the wait for a service (a signal during start-up). */
+  signal?: AbortSignal;
+  /** Default: a new registry (main.ts passes the one its starting server already serves). */
+  metrics?: Metrics;
+  /** Between attempts to reach a service that is away; default WaitBackoff. */
+  waitPolicy?: BackoffPolicy;
 }
 
 export interface System {
@@ -51,66 +62,65 @@ export interface System {
   close(): Promise<void>;
 }
 
-/**
- * Builds the adapters the config names. Kafka and Redis are imported only when asked
- * for, so the embedded default never loads kafkajs or ioredis.
- */
-async function createAdapters(config: Config, clock: Clock, backoff: BackoffProfile, logger: Logger): Promise<{ broker: Broker; store: Store }> {
-  const store: Store =
-    config.store === 'redis'
-      ? await (await import('../adapters/store/redis.ts')).createRedisStore({
-          url: config.redisUrl,
-          redlockUrls: config.redlockUrls,
-          keyPrefix: config.keyPrefix,
-          clock,
-          orderRetentionMs: config.orderRetentionMs,
-        })
-      : createMemoryStore({ clock, orderRetentionMs: config.orderRetentionMs });
-  try {
-    const broker: Broker =
-      config.broker === 'kafka'
-        ? await (await import('../adapters/broker/kafka.ts')).createKafkaBroker({
-            brokers: config.kafkaBrokers,
-            partitions: config.kafkaPartitions,
-            topicPrefix: config.topicPrefix,
-            redelivery: backoff.redelivery,
-            logger: logger.child({ component: 'kafka' }),
-          })
-        : createMemoryBroker({
-            partitions: config.kafkaPartitions,
-            faults: config.memoryFaults,
-            clock,
-            redelivery: backoff.redelivery,
-          });
-    return { broker, store };
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-}
-
 export async function startSystem(opts: StartOptions): Promise<System> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? silentLogger;
   const backoff = opts.backoff ?? Backoff;
-  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
-  const owned = opts.broker && opts.store ? null : await createAdapters(config, clock, backoff, logger);
+  const metrics = opts.metrics ?? createMetrics({ defaultMetrics: opts.defaultMetrics ?? false });
+  const readiness = opts.readiness ?? new Readiness();
+  const waitOptions = { logger, clock, signal: opts.signal, ...(opts.waitPolicy ? { policy: opts.waitPolicy } : {}) };
+  const wait: Wait = (service, what, step) => readiness.during(service, () => waitFor(what, step, waitOptions));
+  const owned = opts.broker && opts.store ? null : await createAdapters(config, clock, backoff, logger, wait);
   const broker = opts.broker ?? owned!.broker;
   const store = opts.store ?? owned!.store;
+  const subscriptions: Subscription[] = [];
+  const started: Started = { api: null, order: null, inspector: undefined };
+  const close = closer(started, subscriptions, owned);
+  try {
+    await startRoles({ ...opts, config, clock, logger, backoff, metrics, broker, store, wait, subscriptions, started });
+  } catch (err) {
+    // Given up (a signal, a config error found on the way): nothing may be left running.
+    await close();
+    throw err;
+  }
+  readiness.markReady();
+  return { config, store, broker, metrics, api: started.api, order: started.order, close };
+}
+
+interface Started {
+  api: FastifyInstance | null;
+  order: OrderWorker | null;
+  inspector: SagaInspector | undefined;
+}
+
+interface RoleDeps extends StartOptions {
+  clock: Clock;
+  logger: Logger;
+  backoff: BackoffProfile;
+  metrics: Metrics;
+  broker: Broker;
+  store: Store;
+  wait: Wait;
+  /** Filled as roles start, so a start that fails half-way can close what it started. */
+  subscriptions: Subscription[];
+  started: Started;
+}
+
+async function startRoles(opts: RoleDeps): Promise<void> {
+  const { config, clock, logger, backoff, metrics, store, wait, subscriptions, started } = opts;
+  const broker = patientBroker(opts.broker, wait);
   const roles = new Set(opts.roles);
   // kafka_consumer_lag, read at scrape time, when the broker adapter can tell.
   const lag = broker.lag?.bind(broker);
   if (lag) metrics.trackConsumerLag(lag);
 
-  if (config.seedDemo) await store.seed(demoProducts, demoUsers);
+  if (config.seedDemo) await wait('store', 'the store (seeding demo data)', () => store.seed(demoProducts, demoUsers));
 
   const base = { store, broker, clock, metrics };
   const group = (name: string) => `${config.kafkaGroupPrefix}${name}`;
-  const subscriptions: Subscription[] = [];
-  let order: OrderWorker | null = null;
   // INSPECT=1 only: the import is dynamic so @statelyai/inspect costs nothing when off.
-  const inspector = config.inspect && roles.has('order') ? await (await import('./viz/inspect.ts')).createSagaInspector({ logger }) : undefined;
+  const inspector = (started.inspector = config.inspect && roles.has('order') ? await (await import('./viz/inspect.ts')).createSagaInspector({ logger }) : undefined);
   // Consumers join before the api accepts anything, so no order.start is published to a
   // topic nobody listens to yet.
   if (roles.has('stock')) {
@@ -123,7 +133,7 @@ export async function startSystem(opts: StartOptions): Promise<System> {
     // MEMORY_FAULTS is for the embedded adapters only (docs/api.md).
     const faultRng = config.memoryFaults && config.broker === 'memory' ? seededRng(config.memoryFaults.seed + 1) : null;
     const crash = config.memoryFaults?.crash ?? 0;
-    order = await startOrderWorker({
+    started.order = await startOrderWorker({
       ...base,
       logger: logger.child({ role: 'order' }),
       group: group(Groups.order),
@@ -139,10 +149,10 @@ export async function startSystem(opts: StartOptions): Promise<System> {
       ...(inspector ? { inspector } : {}),
     });
   }
-  const api = roles.has('api')
+  started.api = roles.has('api')
     ? await buildApi({
         store,
-        broker,
+        broker: opts.broker,
         clock,
         metrics,
         logger: logger.child({ role: 'api' }),
@@ -155,23 +165,17 @@ export async function startSystem(opts: StartOptions): Promise<System> {
         ...(opts.newOrderId ? { newOrderId: opts.newOrderId } : {}),
       })
     : null;
+}
 
-  return {
-    config,
-    store,
-    broker,
-    metrics,
-    api,
-    order,
-    async close() {
-      await api?.close();
-      await order?.close();
-      inspector?.stop?.();
-      await Promise.all(subscriptions.map((s) => s.close()));
-      if (owned) {
-        await owned.broker.close();
-        await owned.store.close();
-      }
-    },
+function closer(started: Started, subscriptions: Subscription[], owned: { broker: Broker; store: Store } | null): () => Promise<void> {
+  return async () => {
+    await started.api?.close();
+    await started.order?.close();
+    started.inspector?.stop?.();
+    await Promise.all(subscriptions.map((s) => s.close()));
+    if (owned) {
+      await owned.broker.close();
+      await owned.store.close();
+    }
   };
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { buildStartingServer } from '../../src/api/starting.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { Readiness } from '../../src/readiness.ts';
 import { apiHarness, postOrder, validOrder, type ApiHarness } from '../helpers/api-app.ts';
+import { deferred } from '../helpers/wait.ts';
 
 let h: ApiHarness;
 afterEach(async () => h?.app.close());
@@ -19,9 +23,80 @@ describe('GET /healthz', () => {
       h[down].fail.ping = true;
       const res = await h.app.inject({ method: 'GET', url: '/healthz' });
       assert.equal(res.statusCode, 503);
-      assert.deepEqual(res.json(), { status: 'unavailable', error: `${down} unreachable` });
+      assert.deepEqual(res.json(), { status: 'unavailable', error: `${down} unreachable`, waitingFor: [down] });
     });
   }
+});
+
+describe('GET /healthz answers from a cached probe', () => {
+  test('probes each service once per second at most, and sees an outage once that second is over', async () => {
+    h = await apiHarness();
+    let pings = 0;
+    const ping = h.store.ping.bind(h.store);
+    h.store.ping = async () => {
+      pings++;
+      return ping();
+    };
+    for (let i = 0; i < 5; i++) assert.equal((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+    assert.equal(pings, 1, 'one probe for five requests within a second');
+
+    h.broker.fail.ping = true;
+    assert.equal((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'still the cached answer');
+    h.clock.advance(1_000);
+    const down = await h.app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(down.statusCode, 503);
+    assert.deepEqual(down.json(), { status: 'unavailable', error: 'broker unreachable', waitingFor: ['broker'] });
+    assert.equal(pings, 2);
+
+    h.broker.fail.ping = false;
+    h.clock.advance(1_000);
+    assert.equal((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'back once the broker answers');
+  });
+
+  test('requests that arrive while a probe is out share it', async () => {
+    h = await apiHarness();
+    const answer = deferred();
+    let pings = 0;
+    h.store.ping = async () => {
+      pings++;
+      await answer.promise;
+    };
+    const replies = Array.from({ length: 3 }, () => h.app.inject({ method: 'GET', url: '/healthz' }));
+    answer.resolve();
+    assert.deepEqual((await Promise.all(replies)).map((r) => r.statusCode), [200, 200, 200]);
+    assert.equal(pings, 1);
+  });
+});
+
+describe('while the role is starting', () => {
+  test('/healthz answers 503 starting with what it waits for, /metrics answers, and every other route 503s with nothing recorded', async () => {
+    const readiness = new Readiness();
+    const metrics = createMetrics();
+    const app = await buildStartingServer({ readiness, metrics });
+    try {
+      const store = deferred();
+      const waiting = readiness.during('store', () => store.promise);
+      const health = await app.inject({ method: 'GET', url: '/healthz' });
+      assert.equal(health.statusCode, 503);
+      assert.deepEqual(health.json(), { status: 'starting', waitingFor: ['store'] });
+
+      const order = await app.inject({ method: 'POST', url: '/orders', payload: validOrder });
+      assert.equal(order.statusCode, 503);
+      assert.deepEqual(order.json(), { error: 'starting: waiting for store' });
+      assert.equal(order.headers['retry-after'], '1');
+      assert.equal((await app.inject({ method: 'GET', url: '/orders/o-1' })).statusCode, 503);
+
+      const scrape = await app.inject({ method: 'GET', url: '/metrics' });
+      assert.equal(scrape.statusCode, 200);
+      assert.match(scrape.body, /orders_accepted_total 0/);
+
+      store.resolve();
+      await waiting;
+      assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'starting', waitingFor: [] });
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('GET /metrics', () => {

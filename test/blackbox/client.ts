@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { Recorder } from '../helpers/wait.ts';
 
 export interface Reply<T = any> {
   status: number;
@@ -71,33 +72,34 @@ export interface RunningProcess {
   url: string;
   child: ChildProcess;
   stderr: string[];
+  /** Every stdout line so far (pino's JSON lines and the banners); a test can wait on one. */
+  stdout: Recorder<string>;
   stop(): Promise<number | null>;
 }
 
+/** The line a process prints once it serves (`up`), or as soon as its port is open (`starting`). */
+const Banners = { up: /is up .* on (http:\/\/\S+)/, starting: /is starting .* on (http:\/\/\S+)/ };
+
 /** Starts `tsx src/main.ts <role>` on a free port and resolves once it prints its URL. */
-export async function startProcess(env: Record<string, string>, role = 'all'): Promise<RunningProcess> {
+export async function startProcess(env: Record<string, string>, role = 'all', until: keyof typeof Banners = 'up'): Promise<RunningProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
     env: { ...process.env, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];
+  const stdout = new Recorder<string>();
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`process exited (${code}) before it was up: ${stderr.join('\n')}`));
-    child.once('exit', onExit);
-    lines.on('line', (line) => {
-      const m = /is up .* on (http:\/\/\S+)/.exec(line);
-      if (m) {
-        child.off('exit', onExit);
-        resolve(m[1]!);
-      }
-    });
-  });
+  createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was up: ${stderr.join('\n')}`))));
+  exited.catch(() => undefined);
+  const banner = stdout.until((lines) => lines.some((l) => Banners[until].test(l)), `${role} to print that it is ${until}`, 120_000);
+  const lines = await Promise.race([banner, exited]);
+  const url = Banners[until].exec(lines.find((l) => Banners[until].test(l))!)![1]!;
   return {
     url,
     child,
     stderr,
+    stdout,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');

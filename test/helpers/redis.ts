@@ -78,7 +78,7 @@ export interface RedisServer {
 }
 
 /** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -105,7 +105,8 @@ export async function startRedisServer(): Promise<RedisServer> {
   }
 }
 
-function startRedisServerOn(port: number): Promise<RedisServer> {
+/** A throwaway redis-server on this port (a test that started a client against the port first). */
+export function startRedisServerOn(port: number): Promise<RedisServer> {
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

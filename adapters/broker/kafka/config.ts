@@ -114,7 +114,11 @@ function bridge(logger: Logger): logCreator {
       // partition whose leader is still moving in) at error level, and then handles it; our
       // callers see real failures through their own errors, so these are debug lines here
       // (a fresh topic's "not the leader" answers at every start were only noise).
-      const routine = namespace === 'Connection' && message.startsWith('Response ');
+      // Likewise a refused connection: while Kafka is away it comes several times a second,
+      // and the caller's own wait line says so every few seconds.
+      const routine =
+        (namespace === 'Connection' && (message.startsWith('Response ') || message.startsWith('Connection error'))) ||
+        (namespace === 'BrokerPool' && message.startsWith('Failed to connect to seed broker'));
       if (routine) log.debug({ namespace, ...fields }, message);
       else if (level === logLevel.ERROR) log.error({ namespace, ...fields }, message);
       else if (level === logLevel.WARN) log.warn({ namespace, ...fields }, message);

@@ -56,6 +56,11 @@ export class KafkaSubscription implements Subscription {
     this.joined = resolve;
     this.crashed = reject;
   });
+  private died!: (err: unknown) => void;
+  /** Resolves when kafkajs gave this member up (a crash it does not restart from): it fetches no more. */
+  readonly dead = new Promise<unknown>((resolve) => {
+    this.died = resolve;
+  });
 
   private constructor(
     private readonly deps: ConsumerDeps,
@@ -86,7 +91,9 @@ export class KafkaSubscription implements Subscription {
     });
     this.consumer.on(CRASH, (e) => {
       this.log.error({ err: e.payload.error, restart: e.payload.restart }, 'kafka consumer crashed');
-      if (!e.payload.restart) this.crashed(e.payload.error);
+      if (e.payload.restart) return;
+      this.crashed(e.payload.error);
+      this.died(e.payload.error);
     });
   }
 

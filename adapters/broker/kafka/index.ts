@@ -1,7 +1,7 @@
 /**
  * The Broker port on Kafka (kafkajs 2.2.4): one client, one shared idempotent producer,
- * one admin, and one consumer per subscribe(). Topics are created and checked at start,
- * before any consumer subscribes.
+ * one admin, and one consumer per subscribe(), rebuilt if kafkajs gives it up. Topics are
+ * created and checked at start, before any consumer subscribes.
  */
 import type { Admin } from 'kafkajs';
 import { BrokerUnavailableError } from '../../../src/errors.ts';
@@ -14,6 +14,7 @@ import { KafkaSubscription } from './consumer.ts';
 import { handledBefore, keyPartitioner } from './handled.ts';
 import { consumerLag, type PartitionLag } from './lag.ts';
 import { Publisher, type OutRecord } from './producer.ts';
+import { SupervisedSubscription } from './supervisor.ts';
 import { checkCoPartitioned, ensureTopics, registryTopics } from './topics.ts';
 
 export type { ClientTuning, ConsumerTuning, KafkaBrokerOptions } from './config.ts';
@@ -115,10 +116,8 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
       if (closing) throw closedError();
       if (topics.length === 0) throw new TypeError(`subscribe(${group}): no topics`);
       const widest = Math.max(...topics.map((t) => partitionCounts.get(names.physical(t)) ?? opts.partitions));
-      const sub = await KafkaSubscription.start(
-        { kafka, admin: connectedAdmin, publisher, names, redelivery: opts.redelivery ?? Backoff.redelivery, tuning, logger, onError: opts.onError, concurrency: Math.min(256, topics.length * widest) },
-        { group, topics, handler },
-      );
+      const deps = { kafka, admin: connectedAdmin, publisher, names, redelivery: opts.redelivery ?? Backoff.redelivery, tuning, logger, onError: opts.onError, concurrency: Math.min(256, topics.length * widest) };
+      const sub = await SupervisedSubscription.start(() => KafkaSubscription.start(deps, { group, topics, handler }), { group, logger });
       if (closing) {
         // close() began while this member was joining: it would not have waited for it.
         await sub.close();
