@@ -44,7 +44,7 @@ export const term: Fault = async ({ cluster, log }) => {
 };
 
 /** SIGKILL of one process of each worker role in turn, restarted a little later. */
-export const kill: Fault = async ({ cluster, quick, log }) => {
+export const kill: Fault = async ({ cluster, log }) => {
   const hitAt = Date.now();
   const downMs = 2_000;
   for (const role of WorkerRoles) {
@@ -53,7 +53,6 @@ export const kill: Fault = async ({ cluster, quick, log }) => {
     await p.kill();
     await delay(downMs);
     await p.start();
-    if (!quick) await delay(3_000);
   }
   return { hitAt, healedAt: Date.now() };
 };

@@ -46,7 +46,7 @@ needs one; the Redis on 127.0.0.1:6379 (REDIS_URL) holds the counters otherwise.
                      api       SIGKILL the api, restart it (clients retry with the same key)
                      overload  capacity measured first, then 3x that offered for 20 s
   --rate R           orders/s offered (default 100)
-  --orders N         orders per run (default 6000)
+  --orders N         orders per run (default 8000)
   --seed S           workload seed (default random, printed)
   --partitions P     partitions per topic (default 6)
   --step-timeout MS  STEP_TIMEOUT_MS of the roles (default 30000)
@@ -92,7 +92,7 @@ export function parseChaosArgs(argv: readonly string[], env: Record<string, stri
     options: {
       faults: [...new Set(faults)],
       rate: given.has('--rate') ? int('--rate', given.get('--rate'), 1, 100_000) : quick ? 60 : 100,
-      orders: given.has('--orders') ? int('--orders', given.get('--orders'), 10, 10_000_000) : quick ? 600 : 6000,
+      orders: given.has('--orders') ? int('--orders', given.get('--orders'), 10, 10_000_000) : quick ? 600 : 8000,
       seed: given.has('--seed') ? int('--seed', given.get('--seed'), 0, 2 ** 32 - 1) : randomInt(2 ** 31),
       partitions: given.has('--partitions') ? int('--partitions', given.get('--partitions'), 1, 1000) : 6,
       stepTimeoutMs: given.has('--step-timeout') ? int('--step-timeout', given.get('--step-timeout'), 1000, 600_000) : 30_000,

@@ -47,7 +47,7 @@ export interface Services {
 }
 
 const ADMIN_TOKEN = 'chaos-admin-token-0123456789abcdef0123';
-const HIT_AT_FRACTION = 0.3;
+const HIT_AT_FRACTION = 0.2;
 
 interface Plan {
   fault: faults.Fault | null;

@@ -20,7 +20,12 @@ export interface HttpDriverOptions {
   warn?: (line: string) => void;
 }
 
-const MAX_POST_ATTEMPTS = 8;
+/**
+ * How long a POST is retried (same Idempotency-Key) through refused connections and
+ * 503s other than OVERLOADED: long enough to ride out a restarted api or a broker away
+ * for a while, as a careful client would; an order given up on counts as an error.
+ */
+const POST_RETRY_MS = 60_000;
 const LONG_POLL_MS = 30_000;
 const SEED_PARALLEL = 32;
 
@@ -82,19 +87,20 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
   async function post(order: OrderRequest): Promise<string | Shed> {
     const body = { userId: order.userId, items: order.items };
     const headers = { 'idempotency-key': order.key };
+    const giveUpAt = performance.now() + POST_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       let res: Reply;
       try {
         res = await call(posts, 'POST', '/orders', body, headers);
       } catch (err) {
-        if (attempt >= MAX_POST_ATTEMPTS) throw new Error(`POST /orders failed ${attempt} times: ${(err as Error).message}`);
+        if (performance.now() >= giveUpAt) throw new Error(`POST /orders failed ${attempt} times over ${POST_RETRY_MS / 1000} s: ${(err as Error).message}`);
         warnOnce('post-error', `load: POST /orders failed (${(err as Error).message}); retrying with the same Idempotency-Key`);
         await delay(retryDelay(attempt));
         continue;
       }
       if (res.status === 202 && typeof res.body?.orderId === 'string') return res.body.orderId as string;
       if (res.status === 503 && res.body?.code === 'OVERLOADED') return { shed: true, retryAfterMs: retryAfterMs(res.headers['retry-after']) };
-      if ((res.status === 503 || res.status === 429) && attempt < MAX_POST_ATTEMPTS) {
+      if ((res.status === 503 || res.status === 429) && performance.now() < giveUpAt) {
         warnOnce(`post-${res.status}`, `load: POST /orders answered ${res.status}; retrying with the same Idempotency-Key`);
         await delay(retryDelay(attempt));
         continue;

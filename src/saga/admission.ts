@@ -4,9 +4,11 @@
  * instead of waiting.
  *
  * The limit follows Little's law: in flight = completion rate x time in the system. Holding
- * in flight at (completion rate over a sliding window) x targetLatency keeps the mean time
- * in the system near targetLatency on whatever machine this runs; a constant would be right
- * on one machine only. MAX_IN_FLIGHT caps it, and a floor lets an idle system start (no
+ * in flight at capacity x targetLatency keeps the mean time in the system near
+ * targetLatency on whatever machine this runs; a constant would be right on one machine
+ * only. Capacity is the best completion rate over a sliding window seen in the last
+ * `memoryMs`: a worker restarting stops completions for seconds without shrinking what
+ * the system can do, so the door does not slam on a stall the queues will absorb. MAX_IN_FLIGHT caps it, and a floor lets an idle system start (no
  * completions yet means no rate to go by) and grow from there.
  */
 
@@ -19,6 +21,8 @@ export interface AdmissionPolicy {
   floor: number;
   /** Completion rate is measured over this much recent time. */
   windowMs: number;
+  /** The best rate measured in this much recent time counts as the capacity. */
+  memoryMs: number;
   /** Retry-After never says more than this. */
   maxRetryAfterSec: number;
 }
@@ -42,12 +46,14 @@ export const targetLatencyMs = (stepTimeoutMs: number): number => stepTimeoutMs 
 export const ADMISSION_FLOOR = 500;
 
 export function admissionPolicy(maxInFlight: number, stepTimeoutMs: number): AdmissionPolicy {
-  return { maxInFlight, targetLatencyMs: targetLatencyMs(stepTimeoutMs), floor: ADMISSION_FLOOR, windowMs: 5_000, maxRetryAfterSec: 30 };
+  return { maxInFlight, targetLatencyMs: targetLatencyMs(stepTimeoutMs), floor: ADMISSION_FLOOR, windowMs: 5_000, memoryMs: 60_000, maxRetryAfterSec: 30 };
 }
 
 export class AdmissionController {
   /** Terminal totals seen, oldest first; one sample at or before the window's start is kept. */
   private samples: { at: number; terminal: number }[] = [];
+  /** Completion rates measured at each observation, oldest first, for memoryMs. */
+  private rates: { at: number; rate: number }[] = [];
   private counted = 0;
   /** Admissions of this process (less those not created), a running total. */
   private reserved = 0;
@@ -75,6 +81,16 @@ export class AdmissionController {
     this.samples.push({ at: now, terminal: observed.terminal });
     const start = now - this.policy.windowMs;
     while (this.samples.length > 1 && this.samples[1]!.at <= start) this.samples.shift();
+    if (this.rates.length > 0 && now < this.rates[this.rates.length - 1]!.at) this.rates = [];
+    this.rates.push({ at: now, rate: this.completionRate });
+    while (this.rates.length > 1 && this.rates[0]!.at <= now - this.policy.memoryMs) this.rates.shift();
+  }
+
+  /** The best completion rate measured within memoryMs: what the system has shown it can do. */
+  get capacity(): number {
+    let best = 0;
+    for (const r of this.rates) if (r.rate > best) best = r.rate;
+    return best;
   }
 
   /** In flight as far as this process knows: the store's count plus what it admitted since. */
@@ -93,7 +109,7 @@ export class AdmissionController {
   get limit(): number {
     const { maxInFlight, floor, targetLatencyMs } = this.policy;
     if (maxInFlight === 0) return Number.POSITIVE_INFINITY;
-    const followed = Math.floor((this.completionRate * targetLatencyMs) / 1000);
+    const followed = Math.floor((this.capacity * targetLatencyMs) / 1000);
     return Math.min(maxInFlight, Math.max(floor, followed));
   }
 
@@ -119,7 +135,7 @@ export class AdmissionController {
    * come back soon instead of at the cap.
    */
   private retryAfterSec(excess: number): number {
-    const rate = this.completionRate;
+    const rate = this.capacity;
     const seconds = rate > 0 ? excess / rate : this.policy.targetLatencyMs / 1000;
     return Math.min(this.policy.maxRetryAfterSec, Math.max(1, Math.ceil(seconds)));
   }

@@ -16,6 +16,7 @@ const policy = (over: Partial<AdmissionPolicy> = {}): AdmissionPolicy => ({
   targetLatencyMs: 2_000,
   floor: 50,
   windowMs: 5_000,
+  memoryMs: 20_000,
   maxRetryAfterSec: 30,
   ...over,
 });
@@ -42,14 +43,16 @@ describe('admission controller', () => {
     assert.equal(faster.limit, 2_000);
   });
 
-  it('forgets completions older than the window: when they stop, the limit falls back to the floor', () => {
+  it('keeps the best rate of the last memoryMs as capacity through a stall, then forgets it', () => {
     const c = new AdmissionController(policy());
     const at = feed(c, { at: 0, terminal: 0 }, 5_000, 300, 10);
     feed(c, at, 2_500, 0, 10);
     assert.equal(Math.round(c.completionRate), 150); // half the window at 300/s, half at 0
-    feed(c, { at: at.at + 2_500, terminal: at.terminal }, 5_000, 0, 10);
+    const later = feed(c, { at: at.at + 2_500, terminal: at.terminal }, 5_000, 0, 10);
     assert.equal(c.completionRate, 0);
-    assert.equal(c.limit, 50);
+    assert.equal(c.limit, 600); // a stall (a worker restarting) does not shrink the capacity
+    feed(c, later, 20_000, 0, 10);
+    assert.equal(c.limit, 50); // completions gone for longer than memoryMs: back to the floor
   });
 
   it('starts an idle system at the floor, and never lets the limit pass MAX_IN_FLIGHT', () => {
