@@ -30,9 +30,12 @@ export function p99(latencies: number[]): number {
 export const inFlightAt = (orders: readonly TracedOrder[], t: number): number =>
   orders.filter((o) => o.start <= t && t < o.start + o.latencyMs).length;
 
-/** p99 of the orders that ended before `t`: the run's normal. */
+/** How far back from the hit the run's normal is taken (the first seconds warm up JITs and pools). */
+const NORMAL_WINDOW_MS = 8_000;
+
+/** p99 of the orders placed in the seconds before `t` that ended before it: the run's normal. */
 export const p99Before = (orders: readonly TracedOrder[], t: number): number =>
-  p99(orders.filter((o) => o.start + o.latencyMs < t).map((o) => o.latencyMs));
+  p99(orders.filter((o) => o.start >= t - NORMAL_WINDOW_MS && o.start + o.latencyMs < t).map((o) => o.latencyMs));
 
 /** A second's p99 counts as normal up to twice the normal p99, and never below this. */
 const NORMAL_FLOOR_MS = 100;

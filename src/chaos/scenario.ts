@@ -96,7 +96,7 @@ export async function runScenario(name: RunName, opts: ChaosOptions, services: S
     let orders = opts.orders;
     let capacity: number | undefined;
     if (name === 'overload') {
-      const measure = startLoad(['--target', cluster.api.url, '--concurrency', '64', '--orders', String(opts.quick ? 400 : 3000), '--seed', String(opts.seed + 7)], env, join(dir, 'capacity.log'));
+      const measure = startLoad(['--target', cluster.api.url, '--concurrency', '256', '--orders', String(opts.quick ? 1000 : 6000), '--seed', String(opts.seed + 7)], env, join(dir, 'capacity.log'));
       capacity = (await measure.report).ordersPerSec;
       rate = Math.max(1, Math.round(capacity * 3));
       orders = rate * (opts.quick ? 10 : 20);

@@ -62,11 +62,11 @@ export interface KafkaBrokerOptions {
 // Handover is business time (rule `faults-heal`, docs/architecture.md): a member that died
 // holds its partitions until its session times out, and every member learns of a
 // rebalance only at its next heartbeat, so both are short next to a step's deadline.
-// 10 s is well above the broker's 6 s floor (group.min.session.timeout.ms), and a
-// 500 ms heartbeat keeps a rebalance's stop-the-world pause near half a second.
+// 6 s is the broker's floor (group.min.session.timeout.ms): twelve missed heartbeats of
+// 500 ms, and the heartbeat keeps a rebalance's stop-the-world pause near half a second.
 export const defaultConsumerTuning: ConsumerTuning = {
-  sessionTimeout: 10_000,
-  rebalanceTimeout: 15_000,
+  sessionTimeout: 6_000,
+  rebalanceTimeout: 10_000,
   heartbeatInterval: 500,
   maxWaitTimeInMs: 50,
   joinTimeoutMs: 60_000,
