@@ -27,7 +27,7 @@ export const FastBackoff: BackoffProfile = {
 };
 
 /** Between attempts to reach a service that is away (start-up, a consumer rebuilt after a crash). */
-export const WaitBackoff: BackoffPolicy = { initialMs: 250, maxMs: 5_000, factor: 2 };
+export const WaitBackoff: BackoffPolicy = { initialMs: 250, maxMs: 2_000, factor: 2 };
 
 /** Delay before attempt n+1 (n counts from 1), capped; deterministic (no jitter) so tests can predict it. */
 export function backoffDelay(policy: BackoffPolicy, attempt: number): number {

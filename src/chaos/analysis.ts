@@ -37,33 +37,41 @@ const NORMAL_WINDOW_MS = 8_000;
 export const p99Before = (orders: readonly TracedOrder[], t: number): number =>
   p99(orders.filter((o) => o.start >= t - NORMAL_WINDOW_MS && o.start + o.latencyMs < t).map((o) => o.latencyMs));
 
-/** A second's p99 counts as normal up to twice the normal p99, and never below this. */
-const NORMAL_FLOOR_MS = 100;
-const BUCKET_MS = 1_000;
-/** Seconds with fewer orders than this say little about a p99 and are skipped. */
-const MIN_BUCKET = 5;
+/**
+ * A window's p99 counts as normal up to twice the normal p99, or the normal p99 plus
+ * 100 ms when that is more (a 40 ms normal would make 81 ms "abnormal" otherwise).
+ */
+const NORMAL_SLACK_MS = 100;
+/** p99 over windows of this many seconds of POSTs, sliding by one second: one slow order is not a trend. */
+const WINDOW_S = 5;
+/** Windows with fewer orders than this say little about a p99 and are skipped. */
+const MIN_WINDOW = 20;
 
 /**
- * Seconds from `healedAt` until every later second's orders (by POST time; from the
- * orders in flight when it hit on) have a p99 within normal; 0 when it never left normal; null when it never came back.
+ * Seconds from `healedAt` until the p99 of every later window of orders (by POST time;
+ * from the orders in flight when it hit on) is within normal; 0 when it never left
+ * normal; null when it never came back before the run ended.
  */
 export function recoverySec(orders: readonly TracedOrder[], hitAt: number, healedAt: number, normalP99: number): number | null {
-  const limit = Math.max(2 * normalP99, NORMAL_FLOOR_MS);
-  const buckets = new Map<number, number[]>();
+  const limit = Math.max(2 * normalP99, normalP99 + NORMAL_SLACK_MS);
+  const seconds = new Map<number, number[]>();
   for (const o of orders) {
     // Orders that ended before the fault saw none of it; those in flight when it hit did.
     if (o.start + o.latencyMs < hitAt) continue;
-    const b = Math.floor((o.start - hitAt) / BUCKET_MS);
-    const list = buckets.get(b) ?? [];
+    const s = Math.floor((o.start - hitAt) / 1000);
+    const list = seconds.get(s) ?? [];
     list.push(o.latencyMs);
-    buckets.set(b, list);
+    seconds.set(s, list);
   }
-  const keys = [...buckets.keys()].filter((b) => buckets.get(b)!.length >= MIN_BUCKET).sort((a, b) => a - b);
+  const keys = [...seconds.keys()].sort((a, b) => a - b);
   if (keys.length === 0) return 0;
-  let lastBad = -1;
-  for (const b of keys) if (p99(buckets.get(b)!) > limit) lastBad = b;
-  if (lastBad === -1) return 0;
-  if (lastBad === keys[keys.length - 1]) return null;
-  const backAt = hitAt + (lastBad + 1) * BUCKET_MS;
-  return Math.max(0, Math.round((backAt - healedAt) / 100) / 10);
+  let lastBad: number | null = null;
+  for (let s = keys[0]!; s <= keys[keys.length - 1]! - WINDOW_S + 1; s++) {
+    const window: number[] = [];
+    for (let k = s; k < s + WINDOW_S; k++) window.push(...(seconds.get(k) ?? []));
+    if (window.length >= MIN_WINDOW && p99(window) > limit) lastBad = s + WINDOW_S;
+  }
+  if (lastBad === null) return 0;
+  if (lastBad > keys[keys.length - 1]!) return null;
+  return Math.max(0, Math.round((hitAt + lastBad * 1000 - healedAt) / 100) / 10);
 }

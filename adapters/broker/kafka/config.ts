@@ -79,7 +79,7 @@ export const defaultClientTuning: ClientTuning = {
   requestTimeout: 30_000,
   retries: 5,
   initialRetryTime: 100,
-  maxRetryTime: 2_000,
+  maxRetryTime: 1_000,
   pingTimeoutMs: 2_000,
 };
 
