@@ -64,5 +64,7 @@ export function patientBroker(broker: Broker, wait: Wait): Broker {
     ping: () => broker.ping(),
     close: () => broker.close(),
     ...(broker.lag ? { lag: () => broker.lag!() } : {}),
+    ...(broker.partitionOf ? { partitionOf: (key: string) => broker.partitionOf!(key) } : {}),
+    ...(broker.handledBefore ? { handledBefore: (groups, before) => broker.handledBefore!(groups, before) } : {}),
   };
 }
