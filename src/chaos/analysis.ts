@@ -69,9 +69,11 @@ export function recoverySec(orders: readonly TracedOrder[], hitAt: number, heale
   for (let s = keys[0]!; s <= keys[keys.length - 1]! - WINDOW_S + 1; s++) {
     const window: number[] = [];
     for (let k = s; k < s + WINDOW_S; k++) window.push(...(seconds.get(k) ?? []));
-    if (window.length >= MIN_WINDOW && p99(window) > limit) lastBad = s + WINDOW_S;
+    // Back to normal from the start of the first window after the last slow one.
+    if (window.length >= MIN_WINDOW && p99(window) > limit) lastBad = s + 1;
   }
   if (lastBad === null) return 0;
-  if (lastBad > keys[keys.length - 1]!) return null;
+  // The last window of the run was still slow: it never came back while we watched.
+  if (lastBad > keys[keys.length - 1]! - WINDOW_S + 1) return null;
   return Math.max(0, Math.round((hitAt + lastBad * 1000 - healedAt) / 100) / 10);
 }

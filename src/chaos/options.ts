@@ -52,7 +52,7 @@ needs one; the Redis on 127.0.0.1:6379 (REDIS_URL) holds the counters otherwise.
   --step-timeout MS  STEP_TIMEOUT_MS of the roles (default 30000)
   --kafka-port P     port of the broker this command starts (default 19092)
   --dir PATH         logs and data (default $TMPDIR/order-saga-chaos)
-  --quick            short runs for CI: 600 orders at 60/s, shorter outages
+  --quick            short runs for CI: 1500 orders at 50/s, shorter outages
   --quiet            no progress lines on stderr
 
 Exit code: 0 when every run meets its goals, 1 otherwise, 2 for bad options.
@@ -91,8 +91,8 @@ export function parseChaosArgs(argv: readonly string[], env: Record<string, stri
     help: false,
     options: {
       faults: [...new Set(faults)],
-      rate: given.has('--rate') ? int('--rate', given.get('--rate'), 1, 100_000) : quick ? 60 : 100,
-      orders: given.has('--orders') ? int('--orders', given.get('--orders'), 10, 10_000_000) : quick ? 600 : 8000,
+      rate: given.has('--rate') ? int('--rate', given.get('--rate'), 1, 100_000) : quick ? 50 : 100,
+      orders: given.has('--orders') ? int('--orders', given.get('--orders'), 10, 10_000_000) : quick ? 1500 : 8000,
       seed: given.has('--seed') ? int('--seed', given.get('--seed'), 0, 2 ** 32 - 1) : randomInt(2 ** 31),
       partitions: given.has('--partitions') ? int('--partitions', given.get('--partitions'), 1, 1000) : 6,
       stepTimeoutMs: given.has('--step-timeout') ? int('--step-timeout', given.get('--step-timeout'), 1000, 600_000) : 30_000,

@@ -17,6 +17,12 @@ import { placeMixedOrders } from '../blackbox/workload.ts';
 import { realServices, type RealServices } from '../helpers/real-services.ts';
 
 const ADMIN_TOKEN = 'it-secret';
+
+/** Orders of `ids` not terminal yet: proof a fault hit work in flight, not an idle system. */
+async function notTerminal(c: Client, ids: readonly string[]): Promise<number> {
+  const statuses = await Promise.all(ids.map(async (id) => (await c.request('GET', `/orders/${id}`)).body?.status as string));
+  return statuses.filter((s) => !['COMPLETED', 'REJECTED', 'CANCELLED'].includes(s)).length;
+}
 const found = await realServices('res');
 
 describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 }, () => {
@@ -54,6 +60,8 @@ describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 
     await c.awaitTerminal(work.orderIds[0]!); // the worker is mid-flow: some done, most not
     first!.child.kill('SIGKILL');
     await once(first!.child, 'exit');
+    // With the only order worker dead nothing moves past the saga: these were in flight when it died.
+    assert.ok((await notTerminal(c, work.orderIds)) > 0, 'orders were in flight when the worker was killed');
     await start(env, 'order');
     assert.deepEqual(await work.verify(), []);
   });
@@ -65,7 +73,9 @@ describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 
     const c = new Client(api.url, ADMIN_TOKEN);
     const work = await placeMixedOrders(c, 'join', 200, 12);
     await c.awaitTerminal(work.orderIds[0]!);
+    const inFlight = await notTerminal(c, work.orderIds);
     await start(env, 'order');
+    assert.ok(inFlight > 0, 'orders were in flight when the second worker joined');
     const more = await placeMixedOrders(c, 'join2', 100, 13);
     assert.deepEqual(await work.verify(), []);
     assert.deepEqual(await more.verify(), []);
