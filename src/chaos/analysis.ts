@@ -39,9 +39,10 @@ export const p99Before = (orders: readonly TracedOrder[], t: number): number =>
 
 /**
  * A window's p99 counts as normal up to twice the normal p99, or the normal p99 plus
- * 100 ms when that is more (a 40 ms normal would make 81 ms "abnormal" otherwise).
+ * 250 ms when that is more: with a 40 ms normal, one GC pause or log flush in a window
+ * of 500 orders would otherwise read as a fault that has not healed.
  */
-const NORMAL_SLACK_MS = 100;
+const NORMAL_SLACK_MS = 250;
 /** p99 over windows of this many seconds of POSTs, sliding by one second: one slow order is not a trend. */
 const WINDOW_S = 5;
 /** Windows with fewer orders than this say little about a p99 and are skipped. */

@@ -70,7 +70,8 @@ const plans: Record<RunName, Plan> = {
 };
 
 function loadArgs(opts: ChaosOptions, url: string, trace: string, rate: number, orders: number, seed: number): string[] {
-  return ['--target', url, '--rate', String(rate), '--orders', String(orders), '--seed', String(seed), '--skew', 'zipf', '--poor-users', '0.05', '--deadline', String(Math.ceil((opts.stepTimeoutMs * 3) / 1000)), '--trace', trace];
+  // A short unmeasured warm-up: the first seconds of cold JITs and pools are not the run's normal.
+  return ['--target', url, '--warmup', '300', '--rate', String(rate), '--orders', String(orders), '--seed', String(seed), '--skew', 'zipf', '--poor-users', '0.05', '--deadline', String(Math.ceil((opts.stepTimeoutMs * 3) / 1000)), '--trace', trace];
 }
 
 export async function runScenario(name: RunName, opts: ChaosOptions, services: Services, index: number, log: (line: string) => void, baselineP99: number | null): Promise<RunResult> {
