@@ -48,6 +48,8 @@ export interface Services {
 
 const ADMIN_TOKEN = 'chaos-admin-token-0123456789abcdef0123';
 const HIT_AT_FRACTION = 0.2;
+/** Unmeasured orders each load places first (the api counts them as accepted too). */
+const WARMUP = 300;
 
 interface Plan {
   fault: faults.Fault | null;
@@ -71,7 +73,7 @@ const plans: Record<RunName, Plan> = {
 
 function loadArgs(opts: ChaosOptions, url: string, trace: string, rate: number, orders: number, seed: number): string[] {
   // A short unmeasured warm-up: the first seconds of cold JITs and pools are not the run's normal.
-  return ['--target', url, '--warmup', '300', '--rate', String(rate), '--orders', String(orders), '--seed', String(seed), '--skew', 'zipf', '--poor-users', '0.05', '--deadline', String(Math.ceil((opts.stepTimeoutMs * 3) / 1000)), '--trace', trace];
+  return ['--target', url, '--warmup', String(WARMUP), '--rate', String(rate), '--orders', String(orders), '--seed', String(seed), '--skew', 'zipf', '--poor-users', '0.05', '--deadline', String(Math.ceil((opts.stepTimeoutMs * 3) / 1000)), '--trace', trace];
 }
 
 export async function runScenario(name: RunName, opts: ChaosOptions, services: Services, index: number, log: (line: string) => void, baselineP99: number | null): Promise<RunResult> {
@@ -107,7 +109,7 @@ export async function runScenario(name: RunName, opts: ChaosOptions, services: S
     const load = startLoad(loadArgs(opts, cluster.api.url, trace, rate, orders, opts.seed), env, join(dir, 'load.log'));
     let times: faults.FaultTimes | null = null;
     if (plan.fault) {
-      const hitAfter = Math.ceil(orders * HIT_AT_FRACTION);
+      const hitAfter = WARMUP + Math.ceil(orders * HIT_AT_FRACTION);
       while (((await acceptedSoFar(cluster.api.url)) ?? 0) < hitAfter) await delay(100);
       times = await plan.fault({ cluster, kafka: services.kafka, ...(services.ownRedis ? { redis: services.ownRedis } : {}), ...(services.redlock ? { redlock: services.redlock } : {}), quick: opts.quick, log: (l) => log(`${name}: ${l}`) });
       log(`${name}: healed after ${((times.healedAt - times.hitAt) / 1000).toFixed(1)} s`);
