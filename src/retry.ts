@@ -13,7 +13,8 @@ export interface BackoffProfile {
 
 export const Backoff: BackoffProfile = {
   /** Redelivery of a message whose handler failed retriably. */
-  redelivery: { initialMs: 50, maxMs: 5_000, factor: 2 },
+  // Capped at 2 s: once a broker or Redis is back, a held partition resumes within 2 s.
+  redelivery: { initialMs: 50, maxMs: 2_000, factor: 2 },
   /** Re-sending undos while COMPENSATING waits for confirmations. */
   compensation: { initialMs: 1_000, maxMs: 30_000, factor: 2 },
   /** Compare-and-set conflicts inside one handler before giving the message back. */
