@@ -15,6 +15,7 @@ function runsFor(opts: ChaosOptions): RunName[] {
   const runs: RunName[] = [];
   for (const f of opts.faults) {
     if (f === 'kill') runs.push('kill', 'kill+copy');
+    else if (f === 'term') runs.push('term', 'term-recreate');
     else if (f === 'redlock') runs.push('redlock-1', 'redlock-2');
     else runs.push(f);
   }

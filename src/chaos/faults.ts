@@ -43,6 +43,19 @@ export const term: Fault = async ({ cluster, log }) => {
   return { hitAt, healedAt: Date.now() };
 };
 
+/** A deploy that recreates: each worker process in turn gets SIGTERM, and is started again once it exited. */
+export const termRecreate: Fault = async ({ cluster, log }) => {
+  const hitAt = Date.now();
+  for (const role of WorkerRoles) {
+    for (const p of cluster.workers.get(role)!) {
+      log(`SIGTERM ${p.name}, then start it again`);
+      await p.term();
+      await p.start();
+    }
+  }
+  return { hitAt, healedAt: Date.now() };
+};
+
 /** SIGKILL of one process of each worker role in turn, restarted a little later. */
 export const kill: Fault = async ({ cluster, log }) => {
   const hitAt = Date.now();

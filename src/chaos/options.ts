@@ -37,7 +37,8 @@ broker (scripts/kafka-local.sh on --kafka-port) and its own Redis instances wher
 needs one; the Redis on 127.0.0.1:6379 (REDIS_URL) holds the counters otherwise.
 
   --fault F[,F...]   ${FaultNames.join('|')}|all (default all)
-                     term      rolling deploy: SIGTERM each worker role, restart it at once
+                     term      rolling deploy of each worker role: its replacement started,
+                               then SIGTERM; then again recreating (SIGTERM, start at once)
                      kill      SIGKILL each worker role in turn, restart 2 s later; then again
                                with a second copy of every role already running
                      kafka     the broker stopped for 10 s, then started

@@ -13,7 +13,7 @@ import { acceptedSoFar, startLoad } from './load.ts';
 import type { ChaosOptions } from './options.ts';
 import type { LocalKafka, LocalRedis } from './services.ts';
 
-export type RunName = 'none' | 'term' | 'kill' | 'kill+copy' | 'kafka' | 'redis' | 'redlock-1' | 'redlock-2' | 'api' | 'overload';
+export type RunName = 'none' | 'term' | 'term-recreate' | 'kill' | 'kill+copy' | 'kafka' | 'redis' | 'redlock-1' | 'redlock-2' | 'api' | 'overload';
 
 export interface RunResult {
   fault: RunName;
@@ -61,6 +61,7 @@ interface Plan {
 const plans: Record<RunName, Plan> = {
   none: { fault: null, copies: 1, redis: 'shared', redlock: false },
   term: { fault: faults.term, copies: 1, redis: 'shared', redlock: false },
+  'term-recreate': { fault: faults.termRecreate, copies: 1, redis: 'shared', redlock: false },
   kill: { fault: faults.kill, copies: 1, redis: 'shared', redlock: false },
   'kill+copy': { fault: faults.kill, copies: 2, redis: 'shared', redlock: false },
   kafka: { fault: faults.kafka, copies: 1, redis: 'shared', redlock: false },
@@ -152,6 +153,7 @@ function judge(name: RunName, report: Report & { shed?: number }, tracePath: str
   goal(report.invariants === 'ok', `invariants: ${report.invariants}`);
   goal(result.stuck === 0, `${result.stuck} stuck or never placed`);
   goal(result.lost === 0 && result.doubled === 0, `lost ${result.lost}, doubled ${result.doubled}`);
+  if (name === 'term-recreate') goal(timeouts === 0, `${timeouts} CANCELLED for TIMEOUT (goal 0)`);
   if (name === 'term') {
     goal(timeouts === 0, `${timeouts} CANCELLED for TIMEOUT (goal 0)`);
     const ref = baselineP99 ?? normal;

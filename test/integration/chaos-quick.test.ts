@@ -42,7 +42,7 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chaos-quick-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps every order through a rolling deploy, kill -9 of each worker role and a Kafka restart', async () => {
+  it('keeps every order through deploys (rolling and recreating), kill -9 of each worker role and a Kafka restart', async () => {
     const port = await portPair();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/chaos/cli.ts', '--quick', '--fault', 'term,kill,kafka', '--seed', '11', '--kafka-port', String(port), '--dir', dir], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -54,14 +54,14 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
     const summary = JSON.parse(line) as { runs: RunResult[] };
     process.stdout.write(`${out.split('\n').filter((l) => l.startsWith('|')).join('\n')}\n`);
     const byName = new Map(summary.runs.map((r) => [r.fault, r]));
-    assert.deepEqual([...byName.keys()], ['none', 'term', 'kill', 'kill+copy', 'kafka']);
+    assert.deepEqual([...byName.keys()], ['none', 'term', 'term-recreate', 'kill', 'kill+copy', 'kafka']);
     for (const r of summary.runs) {
       assert.equal(r.invariants, 'ok', `${r.fault}: invariants`);
       assert.deepEqual([r.lost, r.doubled, r.stuck], [0, 0, 0], `${r.fault}: lost, doubled, stuck`);
       if (r.fault === 'none') continue;
       assert.ok((r.inFlightAtHit ?? 0) > 0, `${r.fault}: the fault hit orders in flight`);
       const accepted = r.orders - r.shed;
-      if (r.fault === 'term') assert.equal(r.timeoutCancelled, 0, 'a rolling deploy cancels nothing for TIMEOUT');
+      if (r.fault.startsWith('term')) assert.equal(r.timeoutCancelled, 0, 'a rolling deploy cancels nothing for TIMEOUT');
       else assert.ok(r.timeoutCancelled <= accepted * 0.01, `${r.fault}: ${r.timeoutCancelled} CANCELLED for TIMEOUT of ${accepted}`);
     }
   });
