@@ -16,7 +16,7 @@ import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
 import { Topics, type Payload } from '../topics.ts';
 import { childOfTraceId, childTrace, formatTraceparent, parseTraceparent, TRACEPARENT, type TraceContext } from '../trace.ts';
-import { createCompensatingWatch } from './compensating.ts';
+import { createOverdueGauge } from './overdue-gauge.ts';
 import type { SagaInspector } from './inspector.ts';
 import { createMailbox } from './mailbox.ts';
 import { priceOrder } from './pricing.ts';
@@ -53,7 +53,7 @@ function outboxTrace(parent: TraceContext | null, storedTraceId: string | undefi
 export function createSagaHost(deps: SagaHostDeps) {
   const { store, broker, clock, metrics, logger } = deps;
   const mailbox = createMailbox();
-  const compensating = createCompensatingWatch();
+  const compensating = createOverdueGauge();
   const untrack = metrics.trackCompensatingOverdue(() => compensating.overdue(clock.now()));
 
   /** `place` is where the triggering message sits; none for the sweeper's TIMEOUT. */

@@ -3,7 +3,7 @@
  * co-partitioned group), runs the deadline sweeper, and starts the retention clock of
  * finished orders' effect records.
  */
-import { dispatch } from '../messaging/consumer.ts';
+import { dispatch } from '../messaging/dispatch.ts';
 import { createBusinessClock } from '../saga/business-clock.ts';
 import { createEffectRetention, type EffectRetention } from '../saga/effect-retention.ts';
 import { createSagaHost, type SagaHost } from '../saga/host.ts';

@@ -18,7 +18,9 @@ import type { Delivery, SubscribeOptions, Subscription } from '../../../src/port
 import type { BackoffPolicy } from '../../../src/retry.ts';
 import { CoPartitionedAssigner } from './assigner.ts';
 import { CommitBatcher } from './commits.ts';
-import { unavailable, within, type ConsumerTuning, type TopicNames } from './config.ts';
+import { unavailable, within } from './errors.ts';
+import type { ConsumerTuning } from './options.ts';
+import type { TopicNames } from './topic-names.ts';
 import { deliver, type DeliveryDeps } from './delivery.ts';
 import { PartitionHolds, tpKey, type TopicPartition } from './holds.ts';
 import { startPositions } from './positions.ts';

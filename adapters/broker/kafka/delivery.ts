@@ -8,7 +8,7 @@ import { InvalidMessageError, isRetriable } from '../../../src/errors.ts';
 import type { Logger } from '../../../src/log.ts';
 import type { Delivery, Handler } from '../../../src/ports/broker.ts';
 import { backoffDelay, type BackoffPolicy } from '../../../src/retry.ts';
-import { isDeadLetterTopic, type TopicNames } from './config.ts';
+import { isDeadLetterTopic, type TopicNames } from './topic-names.ts';
 import { deadLetter, decodeHeaders } from './dlq.ts';
 import { tpKey, type PartitionHolds } from './holds.ts';
 import type { Publisher } from './producer.ts';

@@ -9,12 +9,12 @@
  */
 import type { OrderSnapshot } from './snapshot.ts';
 
-export type CompensatingWatch = ReturnType<typeof createCompensatingWatch>;
+export type OverdueGauge = ReturnType<typeof createOverdueGauge>;
 
-export function createCompensatingWatch() {
+export function createOverdueGauge() {
   const overdueAt = new Map<string, number>();
   return {
-    /** Tells the watch the order's current snapshot (after a commit, or as loaded). */
+    /** Tells the gauge the order's current snapshot (after a commit, or as loaded). */
     note(orderId: string, snapshot: OrderSnapshot, now: number): void {
       if (snapshot.value !== 'COMPENSATING') {
         overdueAt.delete(orderId);

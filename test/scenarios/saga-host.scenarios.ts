@@ -21,7 +21,7 @@ const v = SCHEMA_VERSION;
 
 export type SagaStoreFactory = (clock: ManualClock) => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
-export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
+export function sagaHostScenarios(name: string, make: SagaStoreFactory): void {
   describe(`saga host on ${name}`, () => {
     let clock: ManualClock;
     let store: Store;
