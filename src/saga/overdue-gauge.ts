@@ -7,6 +7,7 @@
  * another order worker (after a rebalance, or a sweeper elsewhere) stays here until this
  * process handles another event for it. Sum the gauge over order workers for the total.
  */
+import { compensationOverdueAt } from '../../machines/timing.ts';
 import type { OrderSnapshot } from './snapshot.ts';
 
 export type OverdueGauge = ReturnType<typeof createOverdueGauge>;
@@ -24,7 +25,7 @@ export function createOverdueGauge() {
       // COMPENSATING records its entry once; its own retries append nothing after it.
       const last = snapshot.context.history.at(-1);
       const entered = last?.status === 'COMPENSATING' ? last.at : now;
-      overdueAt.set(orderId, entered + snapshot.context.stepTimeoutMs);
+      overdueAt.set(orderId, compensationOverdueAt(entered, snapshot.context));
     },
     /** Orders in COMPENSATING for longer than one step timeout at `now` (O(orders compensating)). */
     overdue(now: number): number {

@@ -32,7 +32,13 @@ export function persist(snapshot: OrderSnapshot): PersistedOrder {
 export function restore(persisted: unknown): OrderSnapshot {
   const p = persisted as Partial<PersistedOrder> | null;
   if (!p || p.v !== MACHINE_VERSION) throw new UnsupportedVersionError('order snapshot', p?.v);
-  return orderMachine.resolveState({ value: p.value as Status, context: p.context as OrderContext });
+  return orderMachine.resolveState({ value: p.value as Status, context: withFactor(p.context as OrderContext) });
+}
+
+/** Snapshots stored before the compensation policy carried its factor always doubled. */
+function withFactor(context: OrderContext): OrderContext {
+  const policy = context.compensationRetry as Partial<OrderContext['compensationRetry']> | undefined;
+  return policy && policy.factor === undefined ? { ...context, compensationRetry: { ...context.compensationRetry, factor: 2 } } : context;
 }
 
 export const statusOf = (snapshot: OrderSnapshot): Status => snapshot.value as Status;

@@ -12,7 +12,7 @@ const input: OrderInput = {
   items: [{ productId: 'p1', quantity: 2 }],
   createdAt: T0,
   stepTimeoutMs: STEP,
-  compensationRetry: { initialMs: 100, maxMs: 400 },
+  compensationRetry: { initialMs: 100, maxMs: 400, factor: 2 },
 };
 
 type Snap = ReturnType<typeof initialTransition<typeof orderMachine>>[0];
@@ -182,6 +182,20 @@ describe('order machine', () => {
       const [done] = transition(orderMachine, s, { type: 'PAYMENT_REFUNDED', now: s.context.compensationRetryAt! });
       assert.equal(done.value, 'CANCELLED');
     });
+
+    it('re-sends undos by the whole backoff policy of the order, its factor included', () => {
+      const tripling = { ...input, compensationRetry: { initialMs: 100, maxMs: 1_000, factor: 3 } };
+      let s = run([{ type: 'TIMEOUT', now: T0 + STEP }], initialTransition(orderMachine, tripling)[0]).snapshot;
+      assert.equal(s.value, 'COMPENSATING');
+      const retryTimes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        retryTimes.push(s.context.compensationRetryAt!);
+        s = transition(orderMachine, s, { type: 'TIMEOUT', now: s.context.compensationRetryAt! })[0];
+      }
+      assert.equal(retryTimes[0], T0 + STEP + 100, 'the first retry after initialMs');
+      const gaps = retryTimes.slice(1).map((t, i) => t - retryTimes[i]!);
+      assert.deepEqual(gaps, [300, 900, 1_000], 'tripling, capped at maxMs');
+    });
   });
 
   describe('late replies after a timeout', () => {
@@ -261,6 +275,15 @@ describe('order machine', () => {
       again,
     );
     assert.equal(last.status, 'CANCELLED');
+  });
+
+  it('reads a snapshot stored before the compensation policy carried its factor as doubling', () => {
+    const paying = run([{ type: 'START', now: T0 }, { type: 'STOCK_RESERVED', now: T0, pricing: ok() }]).snapshot;
+    const stored = JSON.parse(JSON.stringify(persist(paying)));
+    delete stored.context.compensationRetry.factor;
+    const [compensating] = transition(orderMachine, restore(stored), { type: 'TIMEOUT', now: T0 + STEP });
+    const [retried] = transition(orderMachine, compensating, { type: 'TIMEOUT', now: compensating.context.compensationRetryAt! });
+    assert.equal(retried.context.compensationRetryAt! - compensating.context.compensationRetryAt!, 200);
   });
 
   it('refuses a snapshot of another machine version with a clear, non-retriable error', () => {

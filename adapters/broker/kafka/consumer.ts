@@ -15,7 +15,7 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../../../src/log.ts';
 import type { Delivery, SubscribeOptions, Subscription } from '../../../src/ports/broker.ts';
-import type { BackoffPolicy } from '../../../src/retry.ts';
+import { backoffDelay, PositionBackoff, type BackoffPolicy } from '../../../src/retry.ts';
 import { CoPartitionedAssigner } from './assigner.ts';
 import { CommitBatcher } from './commits.ts';
 import { unavailable, within } from './errors.ts';
@@ -151,7 +151,7 @@ export class KafkaSubscription implements Subscription {
         break;
       } catch (err) {
         this.log.warn({ err, attempt }, 'could not set start positions of a new assignment; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(PositionBackoff, attempt)));
       }
     }
     if (!current()) return;

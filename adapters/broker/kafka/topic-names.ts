@@ -12,5 +12,3 @@ export class TopicNames {
     return (physical.startsWith(this.prefix) ? physical.slice(this.prefix.length) : physical) as TopicName;
   }
 }
-
-export const isDeadLetterTopic = (name: string): boolean => name.endsWith('.dlq');
