@@ -110,8 +110,9 @@ export const orderMachine = setup({
       compensationAttempts: context.compensationAttempts + 1,
       compensationRetryAt: compensationRetryAt(event.now, context.compensationRetry, context.compensationAttempts + 1),
     })),
-    // enqueueActions defined inside setup() cannot see the sibling action names' types; the
-    // names are checked by the host's effect table and the machine tests instead.
+    // enqueueActions defined inside setup() cannot see the sibling action names' types; a
+    // name the host's outbox table (src/saga/outbox.ts) lacks throws there, and the machine
+    // tests pin these two.
     sendPendingUndos: enqueueActions(({ context, enqueue }) => {
       if (context.stockUndo === 'pending') enqueue({ type: 'publishStockRollback', params: { orderId: context.orderId } } as never);
       if (context.paymentUndo === 'pending') {

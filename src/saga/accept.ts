@@ -12,7 +12,7 @@ import type { Item, OrderStatus } from '../schemas.ts';
 import { message, Topics } from '../topics.ts';
 import { formatTraceparent, newTrace, parseTraceparent, TRACEPARENT } from '../trace.ts';
 import type { AdmissionGate } from './admission-gate.ts';
-import { newOrderSaga } from './snapshot.ts';
+import { newOrderSaga } from './stepping.ts';
 
 export interface AcceptDeps {
   store: Store;

@@ -8,7 +8,7 @@
  * process handles another event for it. Sum the gauge over order workers for the total.
  */
 import { compensationOverdueAt } from '../../machines/timing.ts';
-import type { OrderSnapshot } from './snapshot.ts';
+import type { OrderSnapshot } from './persisted.ts';
 
 export type OverdueGauge = ReturnType<typeof createOverdueGauge>;
 

@@ -1,8 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { initialTransition, transition } from 'xstate';
+import * as xstate from 'xstate';
 import { nextWakeUp, orderMachine, type OrderEvent, type OrderInput, type Status } from '../../machines/order.machine.ts';
-import { persist, restore } from '../../src/saga/snapshot.ts';
+import { persist, restore } from '../../src/saga/persisted.ts';
+import { fastInitialSnapshot, fastTransition } from '../../src/saga/stepping.ts';
+
+/**
+ * Every path below runs through both xstate's own transition() and the host's fast
+ * stepping (src/saga/stepping.ts), which must agree on every snapshot and every action.
+ */
+type Snapshot = ReturnType<typeof xstate.initialTransition<typeof orderMachine>>[0];
+const shape = (s: Snapshot) => ({ value: s.value, status: s.status, context: s.context });
+const actionsOf = (actions: readonly { type: string; params?: unknown }[]) => actions.map((a) => ({ type: a.type, params: a.params }));
+let compared = 0;
+
+function initialTransition(machine: typeof orderMachine, orderInput: OrderInput) {
+  const result = xstate.initialTransition(machine, orderInput);
+  assert.deepEqual(shape(fastInitialSnapshot(orderInput)), shape(result[0]), 'fast initial snapshot = initialTransition()');
+  return result;
+}
+
+function transition(machine: typeof orderMachine, snapshot: Snapshot, event: OrderEvent) {
+  const result = xstate.transition(machine, snapshot, event);
+  const [fastNext, fastActions] = fastTransition(snapshot, event);
+  assert.deepEqual(shape(fastNext), shape(result[0]), `fast step = transition() on ${event.type}`);
+  assert.equal(fastNext === snapshot, result[0] === snapshot, `both say whether ${event.type} changed anything`);
+  assert.deepEqual(actionsOf(fastActions), actionsOf(result[1]), `same actions on ${event.type}`);
+  compared++;
+  return result;
+}
 
 const T0 = 1_000_000;
 const STEP = 1_000;
@@ -15,7 +41,7 @@ const input: OrderInput = {
   compensationRetry: { initialMs: 100, maxMs: 400, factor: 2 },
 };
 
-type Snap = ReturnType<typeof initialTransition<typeof orderMachine>>[0];
+type Snap = Snapshot;
 
 /** Steps from the initial snapshot (or a given one) through events; returns every step. */
 function run(events: OrderEvent[], from?: Snap) {
@@ -293,5 +319,9 @@ describe('order machine', () => {
       (err: Error & { code?: string; retriable?: boolean }) =>
         err.name === 'UnsupportedVersionError' && err.code === 'UNSUPPORTED_VERSION' && err.retriable === false,
     );
+  });
+
+  it('ran every path above through both the fast stepping and transition()', () => {
+    assert.ok(compared > 50, `compared ${compared} steps`);
   });
 });
