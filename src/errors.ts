@@ -3,15 +3,11 @@
  * `retriable`, never the message. Codes that reach an order's `reason` are the
  * contract's reason codes; the others are operational.
  */
-export const ReasonCodes = [
-  'OUT_OF_STOCK',
-  'UNKNOWN_PRODUCT',
-  'UNKNOWN_USER',
-  'INSUFFICIENT_BALANCE',
-  'LIMIT_EXCEEDED',
-  'TIMEOUT',
-] as const;
-export type ReasonCode = (typeof ReasonCodes)[number];
+import { FailureCodes, type FailureCode } from '../machines/order.machine.ts';
+
+/** The contract's reason codes are the machine's failure codes. */
+export const ReasonCodes = FailureCodes;
+export type ReasonCode = FailureCode;
 
 export type ErrorCode =
   | ReasonCode

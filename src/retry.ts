@@ -1,9 +1,11 @@
-/** Backoff defaults in one place, with a fast profile for tests. */
-export interface BackoffPolicy {
-  initialMs: number;
-  maxMs: number;
-  factor: number;
-}
+/**
+ * Backoff defaults in one place, with a fast profile for tests. The one backoff function
+ * lives with the saga's other timing rules (machines/timing.ts, where the machine can use
+ * it and stay pure); every retry in the system goes through it.
+ */
+import type { BackoffPolicy } from '../machines/timing.ts';
+
+export { backoffDelay, type BackoffPolicy } from '../machines/timing.ts';
 
 export interface BackoffProfile {
   redelivery: BackoffPolicy;
@@ -30,8 +32,5 @@ export const FastBackoff: BackoffProfile = {
 /** Between attempts to reach a service that is away (start-up, a consumer rebuilt after a crash). */
 export const WaitBackoff: BackoffPolicy = { initialMs: 250, maxMs: 2_000, factor: 2 };
 
-/** Delay before attempt n+1 (n counts from 1), capped; deterministic (no jitter) so tests can predict it. */
-export function backoffDelay(policy: BackoffPolicy, attempt: number): number {
-  const exp = Math.min(attempt - 1, 30);
-  return Math.min(policy.maxMs, policy.initialMs * policy.factor ** exp);
-}
+/** Between attempts to set the start positions of a new Kafka assignment. */
+export const PositionBackoff: BackoffPolicy = { initialMs: 200, maxMs: 2_000, factor: 2 };

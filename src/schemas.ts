@@ -1,5 +1,6 @@
 /** Shapes shared by the HTTP API and the topic payloads, so the two can never disagree. */
 import { z } from 'zod';
+import { OrderStatuses, TerminalStatuses as FinalStates, type LineItem, type Status } from '../machines/order.machine.ts';
 import { ReasonCodes } from './errors.ts';
 
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER; // 2^53-1: Lua numbers are doubles
@@ -10,8 +11,9 @@ export const Amount = z.number().int('must be an integer').min(0).max(MAX_AMOUNT
 export const Item = z.strictObject({
   productId: Id,
   quantity: z.number().int('must be an integer').min(1).max(1000),
-});
-export type Item = z.infer<typeof Item>;
+}) satisfies z.ZodType<LineItem>;
+/** One line item type: the machine's. */
+export type Item = LineItem;
 
 export const Items = z
   .array(Item)
@@ -27,18 +29,10 @@ export const Items = z
     });
   });
 
-export const OrderStatuses = [
-  'PENDING',
-  'RESERVING',
-  'ORDERING',
-  'PAYING',
-  'COMPENSATING',
-  'COMPLETED',
-  'REJECTED',
-  'CANCELLED',
-] as const;
-export type OrderStatus = (typeof OrderStatuses)[number];
-export const TerminalStatuses: ReadonlySet<OrderStatus> = new Set(['COMPLETED', 'REJECTED', 'CANCELLED']);
+/** The machine's statuses (machines/order.machine.ts is their one source). */
+export { OrderStatuses };
+export type OrderStatus = Status;
+export const TerminalStatuses: ReadonlySet<OrderStatus> = new Set(FinalStates);
 export const isTerminal = (s: OrderStatus): boolean => TerminalStatuses.has(s);
 
 export const Reason = z.object({ code: z.enum(ReasonCodes), message: z.string() });

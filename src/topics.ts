@@ -3,13 +3,21 @@
  * topic (the seed's `order.cencel`) cannot compile. Every payload carries `v`.
  */
 import { z } from 'zod';
+import type { FailureCode } from '../machines/order.machine.ts';
 import { Amount, Id, Items, Reason } from './schemas.ts';
 
 export const SCHEMA_VERSION = 1 as const;
 const v = z.literal(SCHEMA_VERSION);
 
-const StockRefusalCode = z.enum(['OUT_OF_STOCK', 'UNKNOWN_PRODUCT', 'CANCELLED']);
-const PaymentRefusalCode = z.enum(['UNKNOWN_USER', 'INSUFFICIENT_BALANCE', 'LIMIT_EXCEEDED', 'CANCELLED']);
+/**
+ * Refusal codes: the machine's failure codes a worker can answer with, plus `CANCELLED`
+ * (an undo came first: a tombstone). The store port's outcome types are inferred from these.
+ */
+type RefusalCode = FailureCode | 'CANCELLED';
+export const StockRefusalCodes = ['OUT_OF_STOCK', 'UNKNOWN_PRODUCT', 'CANCELLED'] as const satisfies readonly RefusalCode[];
+export const PaymentRefusalCodes = ['UNKNOWN_USER', 'INSUFFICIENT_BALANCE', 'LIMIT_EXCEEDED', 'CANCELLED'] as const satisfies readonly RefusalCode[];
+const StockRefusalCode = z.enum(StockRefusalCodes);
+const PaymentRefusalCode = z.enum(PaymentRefusalCodes);
 
 export const TopicSchemas = {
   'order.start': z.object({ v, orderId: Id, userId: Id, items: Items }),
@@ -50,7 +58,10 @@ export const AllTopics = Object.values(Topics) as TopicName[];
 
 /** Dead-letter topic of a topic. DLQ names are derived, never written by hand. */
 export type DlqName = `${TopicName}.dlq`;
-export const dlqOf = (topic: TopicName): DlqName => `${topic}.dlq`;
+const DLQ_SUFFIX = '.dlq';
+export const dlqOf = (topic: TopicName): DlqName => `${topic}${DLQ_SUFFIX}`;
+/** Whether a registry name (prefix removed) is a dead-letter topic. */
+export const isDlqName = (name: string): name is DlqName => name.endsWith(DLQ_SUFFIX);
 export type AnyTopic = TopicName | DlqName;
 
 /** Consumer groups per role; KAFKA_GROUP_PREFIX is prepended by the launcher. */

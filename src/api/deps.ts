@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
+import type { BackoffPolicy } from '../retry.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -18,7 +19,7 @@ export interface ApiDeps {
   stepTimeoutMs: number;
   /** Admission control's cap on orders in flight (MAX_IN_FLIGHT); 0 or absent = off. */
   maxInFlight?: number;
-  compensationRetry: { initialMs: number; maxMs: number };
+  compensationRetry: BackoffPolicy;
   /** Default crypto.randomUUID(). */
   newOrderId?: () => string;
   /** Extra fields for /healthz. */

@@ -4,13 +4,14 @@
  * Redis adapter (Lua scripts) give the same answers; one contract suite runs on both.
  */
 import type { Item, OrderStatus, OrderView } from '../schemas.ts';
-import type { OutMessage } from '../topics.ts';
+import type { OutMessage, Payload } from '../topics.ts';
 
 export interface Product { productId: string; stock: number; price: number }
 export interface User { userId: string; balance: number }
 
-export type StockRefusal = 'OUT_OF_STOCK' | 'UNKNOWN_PRODUCT' | 'CANCELLED';
-export type PaymentRefusal = 'UNKNOWN_USER' | 'INSUFFICIENT_BALANCE' | 'LIMIT_EXCEEDED' | 'CANCELLED';
+/** Refusal codes, inferred from the replies' topic schemas (src/topics.ts). */
+export type StockRefusal = Payload<'stock.failed'>['code'];
+export type PaymentRefusal = Payload<'payment.failed'>['code'];
 
 /**
  * Effect outcomes are recorded with the orderId: a repeat returns the recorded outcome,

@@ -7,18 +7,19 @@
 import type { Clock } from '../clock.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
+import type { BackoffPolicy } from '../retry.ts';
 import type { Item, OrderStatus } from '../schemas.ts';
 import { message, Topics } from '../topics.ts';
 import { formatTraceparent, newTrace, parseTraceparent, TRACEPARENT } from '../trace.ts';
 import type { AdmissionGate } from './admission-gate.ts';
-import { newOrderSaga } from './snapshot.ts';
+import { newOrderSaga } from './stepping.ts';
 
 export interface AcceptDeps {
   store: Store;
   broker: Broker;
   clock: Clock;
   stepTimeoutMs: number;
-  compensationRetry: { initialMs: number; maxMs: number };
+  compensationRetry: BackoffPolicy;
   newOrderId: () => string;
   /** Absent: every order is admitted. */
   admission?: AdmissionGate;

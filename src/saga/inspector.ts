@@ -4,7 +4,7 @@
  * allowed to fail the saga: implementations swallow their own errors.
  */
 import type { OrderEvent } from '../../machines/order.machine.ts';
-import type { OrderSnapshot } from './snapshot.ts';
+import type { OrderSnapshot } from './persisted.ts';
 
 export interface SagaInspector {
   onTransition(orderId: string, event: OrderEvent, snapshot: OrderSnapshot): void;

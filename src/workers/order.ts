@@ -3,19 +3,21 @@
  * co-partitioned group), runs the deadline sweeper, and starts the retention clock of
  * finished orders' effect records.
  */
-import { dispatch } from '../messaging/consumer.ts';
+import { dispatch } from '../messaging/dispatch.ts';
 import { createBusinessClock } from '../saga/business-clock.ts';
 import { createEffectRetention, type EffectRetention } from '../saga/effect-retention.ts';
+import { crashWhen } from '../saga/crash-hook.ts';
 import { createSagaHost, type SagaHost } from '../saga/host.ts';
 import type { SagaInspector } from '../saga/inspector.ts';
 import { createSweeper, type Sweeper } from '../saga/sweeper.ts';
-import { Subscriptions, Topics } from '../topics.ts';
+import { Subscriptions } from '../topics.ts';
 import type { WorkerDeps } from './deps.ts';
 
 export interface OrderWorkerOptions extends WorkerDeps {
   casAttempts: number;
   sweepIntervalMs: number;
   leaseMs: number;
+  /** Fault injection (MEMORY_FAULTS, tests): true means "die" right after the snapshot write, before the sends. */
   crashAfterSnapshot?: () => boolean;
   inspector?: SagaInspector;
   /** false leaves the sweeper and the retention to the caller (tests tick them with a manual clock). */
@@ -34,7 +36,7 @@ export interface OrderWorker {
 }
 
 export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderWorker> {
-  const host = createSagaHost(opts);
+  const host = createSagaHost({ ...opts, ...(opts.crashAfterSnapshot ? { afterCommit: crashWhen(opts.crashAfterSnapshot) } : {}) });
   const businessClock = createBusinessClock({
     broker: opts.broker,
     clock: opts.clock,
@@ -50,18 +52,7 @@ export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderW
   const subscription = await opts.broker.subscribe({
     group: opts.group,
     topics: Subscriptions.order,
-    handler: dispatch(
-      {
-        [Topics.orderStart]: (p, d) => host.orderStart(p, d),
-        [Topics.stockSuccess]: (p, d) => host.stockSuccess(p, d),
-        [Topics.stockFailed]: (p, d) => host.stockFailed(p, d),
-        [Topics.stockReleased]: (p, d) => host.stockReleased(p, d),
-        [Topics.paymentSuccess]: (p, d) => host.paymentSuccess(p, d),
-        [Topics.paymentFailed]: (p, d) => host.paymentFailed(p, d),
-        [Topics.paymentRefunded]: (p, d) => host.paymentRefunded(p, d),
-      },
-      opts,
-    ),
+    handler: dispatch(host.inbox, opts),
   });
   if (opts.autoSweep !== false) {
     sweeper.start(opts.sweepIntervalMs);

@@ -3,11 +3,12 @@
  * idempotent by orderId in the store; a redelivered command repeats its recorded reply.
  * Replies join the command's trace.
  */
-import { dispatch } from '../messaging/consumer.ts';
+import { dispatch } from '../messaging/dispatch.ts';
 import type { Subscription } from '../ports/broker.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
-import { command } from './command.ts';
-import { productLock, requireOrder } from './guards.ts';
+import { replyContext } from './reply.ts';
+import { productLock } from './lock-names.ts';
+import { requireOrder } from './require-order.ts';
 import type { WorkerDeps } from './deps.ts';
 
 export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> {
@@ -18,7 +19,7 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
     handler: dispatch(
       {
         [Topics.orderStart]: async ({ orderId, items }, delivery) => {
-          const cmd = command(logger, delivery);
+          const reply = replyContext(logger, delivery);
           await requireOrder(store, orderId);
           const outcome = await store.withLocks(
             items.map((i) => productLock(i.productId)),
@@ -26,20 +27,20 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
           );
           await broker.publish([
             outcome.ok
-              ? message(Topics.stockSuccess, { orderId, items }, cmd.headers)
-              : message(Topics.stockFailed, { orderId, code: outcome.code, message: outcome.message }, cmd.headers),
+              ? message(Topics.stockSuccess, { orderId, items }, reply.headers)
+              : message(Topics.stockFailed, { orderId, code: outcome.code, message: outcome.message }, reply.headers),
           ]);
-          cmd.handled({ ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.code }) }, 'stock reserve handled');
+          reply.handled({ ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.code }) }, 'stock reserve handled');
         },
         [Topics.stockRollback]: async ({ orderId }, delivery) => {
-          const cmd = command(logger, delivery);
+          const reply = replyContext(logger, delivery);
           const { items } = await requireOrder(store, orderId);
           await store.withLocks(
             items.map((i) => productLock(i.productId)),
             () => store.release(orderId, items),
           );
-          await broker.publish([message(Topics.stockReleased, { orderId }, cmd.headers)]);
-          cmd.handled({}, 'stock release handled');
+          await broker.publish([message(Topics.stockReleased, { orderId }, reply.headers)]);
+          reply.handled({}, 'stock release handled');
         },
       },
       deps,

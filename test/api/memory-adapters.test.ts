@@ -27,7 +27,7 @@ async function start(): Promise<void> {
     rateLimitPerSec: 0,
     adminToken: undefined,
     stepTimeoutMs: 30_000,
-    compensationRetry: { initialMs: 1_000, maxMs: 30_000 },
+    compensationRetry: { initialMs: 1_000, maxMs: 30_000, factor: 2 },
   });
 }
 

@@ -5,16 +5,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Client, startProcess } from './client.ts';
-import { blackboxSuite } from './contract.suite.ts';
+import { httpApiSuite } from './http-api.suite.ts';
 
 const ADMIN_TOKEN = 'bb-secret';
 
-blackboxSuite('embedded', async () => {
+httpApiSuite('embedded', async () => {
   const p = await startProcess({ ADMIN_TOKEN });
   return { client: new Client(p.url, ADMIN_TOKEN), faulty: false, stop: async () => void (await p.stop()) };
 });
 
-blackboxSuite('embedded with MEMORY_FAULTS', async () => {
+httpApiSuite('embedded with MEMORY_FAULTS', async () => {
   const p = await startProcess({
     ADMIN_TOKEN,
     MEMORY_FAULTS: 'dup=0.05,crash=0.02,reorder=0.2,pubfail=0.01,seed=7',

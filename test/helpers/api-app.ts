@@ -31,7 +31,7 @@ export async function apiHarness(overrides: Partial<ApiDeps> = {}): Promise<ApiH
     rateLimitPerSec: 0,
     adminToken: ADMIN_TOKEN,
     stepTimeoutMs: 30_000,
-    compensationRetry: { initialMs: 1_000, maxMs: 30_000 },
+    compensationRetry: { initialMs: 1_000, maxMs: 30_000, factor: 2 },
     newOrderId: () => `o-${++n}`,
     ...overrides,
   });

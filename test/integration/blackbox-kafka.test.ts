@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import { Client, startProcess, type RunningProcess } from '../blackbox/client.ts';
-import { blackboxSuite } from '../blackbox/contract.suite.ts';
+import { httpApiSuite } from '../blackbox/http-api.suite.ts';
 import { realServices } from '../helpers/real-services.ts';
 
 const ADMIN_TOKEN = 'it-secret';
@@ -17,12 +17,12 @@ if (!found.services) {
 } else {
   const { env, cleanup } = found.services;
 
-  blackboxSuite('Kafka + Redis, all roles in one process', async () => {
+  httpApiSuite('Kafka + Redis, all roles in one process', async () => {
     const p = await startProcess({ ...env, ADMIN_TOKEN, KEY_PREFIX: `${env.KEY_PREFIX}all:`, TOPIC_PREFIX: `${env.TOPIC_PREFIX}all.` });
     return { client: new Client(p.url, ADMIN_TOKEN), faulty: false, stop: async () => void (await p.stop()) };
   });
 
-  blackboxSuite('Kafka + Redis, four separate processes', async () => {
+  httpApiSuite('Kafka + Redis, four separate processes', async () => {
     const split = {
       ...env,
       ADMIN_TOKEN,

@@ -1,7 +1,7 @@
 /** The saga host's scenarios (CAS races, crash between snapshot and send, leases) on real Redis. */
 import { describe, it } from 'node:test';
 import { createRedisStore } from '../../adapters/store/redis.ts';
-import { sagaHostSuite } from '../contract/saga-host.suite.ts';
+import { sagaHostScenarios } from '../scenarios/saga-host.scenarios.ts';
 import { deleteKeys, REDIS_URL, redisSkipReason, uniquePrefix } from '../helpers/redis.ts';
 
 const skip = await redisSkipReason();
@@ -10,7 +10,7 @@ if (skip) {
     it('is skipped', { skip }, () => {});
   });
 } else {
-  sagaHostSuite('Redis', async (clock) => {
+  sagaHostScenarios('Redis', async (clock) => {
     const keyPrefix = uniquePrefix('saga');
     const store = await createRedisStore({ url: REDIS_URL, keyPrefix, clock, orderRetentionMs: 60_000 });
     return {

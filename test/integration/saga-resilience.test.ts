@@ -96,7 +96,7 @@ describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 
     });
     try {
       await system.store.seed([{ productId: 'cp', stock: 100, price: 10 }], [{ userId: 'cu', balance: 1_000 }]);
-      const deps = { ...system, clock: systemClock, stepTimeoutMs: 30_000, compensationRetry: { initialMs: 500, maxMs: 2_000 } };
+      const deps = { ...system, clock: systemClock, stepTimeoutMs: 30_000, compensationRetry: { initialMs: 500, maxMs: 2_000, factor: 2 } };
       const ids = await Promise.all(
         Array.from({ length: 20 }, async (_, i) => {
           const orderId = `crash-${i}-${Date.now()}`;

@@ -9,8 +9,9 @@ import { createMetrics } from '../../src/metrics.ts';
 import { FastBackoff } from '../../src/retry.ts';
 import { createSagaHost } from '../../src/saga/host.ts';
 import type { SagaInspector } from '../../src/saga/inspector.ts';
-import { newOrderSaga, restore, step, type OrderSnapshot } from '../../src/saga/snapshot.ts';
-import { SCHEMA_VERSION as v } from '../../src/topics.ts';
+import { restore, type OrderSnapshot } from '../../src/saga/persisted.ts';
+import { newOrderSaga, step } from '../../src/saga/stepping.ts';
+import { SCHEMA_VERSION as v, Topics } from '../../src/topics.ts';
 import { sagaInspector } from '../../src/viz/inspect.ts';
 import { recordingBroker } from '../helpers/recording-broker.ts';
 
@@ -49,11 +50,11 @@ describe('saga inspection', () => {
 
   it('reports each committed transition to the inspector, after its write, and nothing for events that change nothing', async () => {
     const host = createSagaHost({ store, broker: recordingBroker(), clock, metrics: createMetrics(), logger: silentLogger, casAttempts: 5, inspector: fake });
-    await host.orderStart({ v, orderId: 'o1', userId: 'u1', items });
-    await host.orderStart({ v, orderId: 'o1', userId: 'u1', items }); // a duplicate: no transition
-    await host.stockSuccess({ v, orderId: 'o1', items });
-    await host.paymentSuccess({ v, orderId: 'o1' });
-    await host.paymentSuccess({ v, orderId: 'o1' }); // late: the order is final
+    await host.receive(Topics.orderStart, { v, orderId: 'o1', userId: 'u1', items });
+    await host.receive(Topics.orderStart, { v, orderId: 'o1', userId: 'u1', items }); // a duplicate: no transition
+    await host.receive(Topics.stockSuccess, { v, orderId: 'o1', items });
+    await host.receive(Topics.paymentSuccess, { v, orderId: 'o1' });
+    await host.receive(Topics.paymentSuccess, { v, orderId: 'o1' }); // late: the order is final
     assert.deepEqual(seen, [
       { orderId: 'o1', event: 'START', status: 'RESERVING', version: 2 },
       { orderId: 'o1', event: 'STOCK_RESERVED', status: 'PAYING', version: 3 },

@@ -1,8 +1,34 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { initialTransition, transition } from 'xstate';
+import * as xstate from 'xstate';
 import { nextWakeUp, orderMachine, type OrderEvent, type OrderInput, type Status } from '../../machines/order.machine.ts';
-import { persist, restore } from '../../src/saga/snapshot.ts';
+import { persist, restore } from '../../src/saga/persisted.ts';
+import { fastInitialSnapshot, fastTransition } from '../../src/saga/stepping.ts';
+
+/**
+ * Every path below runs through both xstate's own transition() and the host's fast
+ * stepping (src/saga/stepping.ts), which must agree on every snapshot and every action.
+ */
+type Snapshot = ReturnType<typeof xstate.initialTransition<typeof orderMachine>>[0];
+const shape = (s: Snapshot) => ({ value: s.value, status: s.status, context: s.context });
+const actionsOf = (actions: readonly { type: string; params?: unknown }[]) => actions.map((a) => ({ type: a.type, params: a.params }));
+let compared = 0;
+
+function initialTransition(machine: typeof orderMachine, orderInput: OrderInput) {
+  const result = xstate.initialTransition(machine, orderInput);
+  assert.deepEqual(shape(fastInitialSnapshot(orderInput)), shape(result[0]), 'fast initial snapshot = initialTransition()');
+  return result;
+}
+
+function transition(machine: typeof orderMachine, snapshot: Snapshot, event: OrderEvent) {
+  const result = xstate.transition(machine, snapshot, event);
+  const [fastNext, fastActions] = fastTransition(snapshot, event);
+  assert.deepEqual(shape(fastNext), shape(result[0]), `fast step = transition() on ${event.type}`);
+  assert.equal(fastNext === snapshot, result[0] === snapshot, `both say whether ${event.type} changed anything`);
+  assert.deepEqual(actionsOf(fastActions), actionsOf(result[1]), `same actions on ${event.type}`);
+  compared++;
+  return result;
+}
 
 const T0 = 1_000_000;
 const STEP = 1_000;
@@ -12,10 +38,10 @@ const input: OrderInput = {
   items: [{ productId: 'p1', quantity: 2 }],
   createdAt: T0,
   stepTimeoutMs: STEP,
-  compensationRetry: { initialMs: 100, maxMs: 400 },
+  compensationRetry: { initialMs: 100, maxMs: 400, factor: 2 },
 };
 
-type Snap = ReturnType<typeof initialTransition<typeof orderMachine>>[0];
+type Snap = Snapshot;
 
 /** Steps from the initial snapshot (or a given one) through events; returns every step. */
 function run(events: OrderEvent[], from?: Snap) {
@@ -182,6 +208,20 @@ describe('order machine', () => {
       const [done] = transition(orderMachine, s, { type: 'PAYMENT_REFUNDED', now: s.context.compensationRetryAt! });
       assert.equal(done.value, 'CANCELLED');
     });
+
+    it('re-sends undos by the whole backoff policy of the order, its factor included', () => {
+      const tripling = { ...input, compensationRetry: { initialMs: 100, maxMs: 1_000, factor: 3 } };
+      let s = run([{ type: 'TIMEOUT', now: T0 + STEP }], initialTransition(orderMachine, tripling)[0]).snapshot;
+      assert.equal(s.value, 'COMPENSATING');
+      const retryTimes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        retryTimes.push(s.context.compensationRetryAt!);
+        s = transition(orderMachine, s, { type: 'TIMEOUT', now: s.context.compensationRetryAt! })[0];
+      }
+      assert.equal(retryTimes[0], T0 + STEP + 100, 'the first retry after initialMs');
+      const gaps = retryTimes.slice(1).map((t, i) => t - retryTimes[i]!);
+      assert.deepEqual(gaps, [300, 900, 1_000], 'tripling, capped at maxMs');
+    });
   });
 
   describe('late replies after a timeout', () => {
@@ -263,6 +303,15 @@ describe('order machine', () => {
     assert.equal(last.status, 'CANCELLED');
   });
 
+  it('reads a snapshot stored before the compensation policy carried its factor as doubling', () => {
+    const paying = run([{ type: 'START', now: T0 }, { type: 'STOCK_RESERVED', now: T0, pricing: ok() }]).snapshot;
+    const stored = JSON.parse(JSON.stringify(persist(paying)));
+    delete stored.context.compensationRetry.factor;
+    const [compensating] = transition(orderMachine, restore(stored), { type: 'TIMEOUT', now: T0 + STEP });
+    const [retried] = transition(orderMachine, compensating, { type: 'TIMEOUT', now: compensating.context.compensationRetryAt! });
+    assert.equal(retried.context.compensationRetryAt! - compensating.context.compensationRetryAt!, 200);
+  });
+
   it('refuses a snapshot of another machine version with a clear, non-retriable error', () => {
     const persisted = { ...persist(initialTransition(orderMachine, input)[0]), v: 99 };
     assert.throws(
@@ -270,5 +319,9 @@ describe('order machine', () => {
       (err: Error & { code?: string; retriable?: boolean }) =>
         err.name === 'UnsupportedVersionError' && err.code === 'UNSUPPORTED_VERSION' && err.retriable === false,
     );
+  });
+
+  it('ran every path above through both the fast stepping and transition()', () => {
+    assert.ok(compared > 50, `compared ${compared} steps`);
   });
 });

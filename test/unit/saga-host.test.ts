@@ -1,7 +1,7 @@
 import { createMemoryStore } from '../../adapters/store/memory.ts';
-import { sagaHostSuite } from '../contract/saga-host.suite.ts';
+import { sagaHostScenarios } from '../scenarios/saga-host.scenarios.ts';
 
-sagaHostSuite('the memory store', async (clock) => ({
+sagaHostScenarios('the memory store', async (clock) => ({
   store: createMemoryStore({ clock, orderRetentionMs: 60_000 }),
   cleanup: async () => {},
 }));

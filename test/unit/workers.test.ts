@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import type { Delivery } from '../../src/ports/broker.ts';
 import { FastBackoff } from '../../src/retry.ts';
-import { newOrderSaga } from '../../src/saga/snapshot.ts';
+import { newOrderSaga } from '../../src/saga/stepping.ts';
 import { message, Topics, type OutMessage, type TopicName } from '../../src/topics.ts';
 import { startPaymentWorker } from '../../src/workers/payment.ts';
 import { startStockWorker } from '../../src/workers/stock.ts';

@@ -15,10 +15,12 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../../../src/log.ts';
 import type { Delivery, SubscribeOptions, Subscription } from '../../../src/ports/broker.ts';
-import type { BackoffPolicy } from '../../../src/retry.ts';
+import { backoffDelay, PositionBackoff, type BackoffPolicy } from '../../../src/retry.ts';
 import { CoPartitionedAssigner } from './assigner.ts';
 import { CommitBatcher } from './commits.ts';
-import { unavailable, within, type ConsumerTuning, type TopicNames } from './config.ts';
+import { unavailable, within } from './errors.ts';
+import type { ConsumerTuning } from './options.ts';
+import type { TopicNames } from './topic-names.ts';
 import { deliver, type DeliveryDeps } from './delivery.ts';
 import { PartitionHolds, tpKey, type TopicPartition } from './holds.ts';
 import { startPositions } from './positions.ts';
@@ -149,7 +151,7 @@ export class KafkaSubscription implements Subscription {
         break;
       } catch (err) {
         this.log.warn({ err, attempt }, 'could not set start positions of a new assignment; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(PositionBackoff, attempt)));
       }
     }
     if (!current()) return;

@@ -8,7 +8,8 @@ import { InvalidMessageError, isRetriable } from '../../../src/errors.ts';
 import type { Logger } from '../../../src/log.ts';
 import type { Delivery, Handler } from '../../../src/ports/broker.ts';
 import { backoffDelay, type BackoffPolicy } from '../../../src/retry.ts';
-import { isDeadLetterTopic, type TopicNames } from './config.ts';
+import { isDlqName } from '../../../src/topics.ts';
+import type { TopicNames } from './topic-names.ts';
 import { deadLetter, decodeHeaders } from './dlq.ts';
 import { tpKey, type PartitionHolds } from './holds.ts';
 import type { Publisher } from './producer.ts';
@@ -30,7 +31,7 @@ export async function deliver(deps: DeliveryDeps, topic: string, partition: numb
   const attempt = deps.holds.attemptOf(k, offset);
   const name = deps.names.logical(topic);
   const parsed = parse(message.value);
-  const deadLetterTopic = isDeadLetterTopic(name);
+  const deadLetterTopic = isDlqName(name);
   const delivery: Delivery = {
     topic: name,
     partition,

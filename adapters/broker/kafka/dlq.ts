@@ -6,7 +6,7 @@
 import { errorCode } from '../../../src/errors.ts';
 import { DlqHeaders, type Delivery } from '../../../src/ports/broker.ts';
 import { dlqOf } from '../../../src/topics.ts';
-import type { TopicNames } from './config.ts';
+import type { TopicNames } from './topic-names.ts';
 import type { OutRecord } from './producer.ts';
 
 export function deadLetter(names: TopicNames, from: Delivery, raw: Buffer | null, err: unknown): OutRecord {

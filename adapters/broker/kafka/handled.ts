@@ -8,7 +8,7 @@
 import type { Admin } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { GroupTopics } from '../../../src/ports/broker.ts';
-import type { TopicNames } from './config.ts';
+import type { TopicNames } from './topic-names.ts';
 
 export async function handledBefore(admin: Admin, names: TopicNames, groups: readonly GroupTopics[], before: number): Promise<boolean[]> {
   const topics = [...new Set(groups.flatMap((g) => g.topics.map((t) => names.physical(t))))];

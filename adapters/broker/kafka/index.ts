@@ -9,7 +9,10 @@ import { silentLogger } from '../../../src/log.ts';
 import type { Broker, Subscription } from '../../../src/ports/broker.ts';
 import { Backoff } from '../../../src/retry.ts';
 import { Topics } from '../../../src/topics.ts';
-import { createClient, defaultClientTuning, defaultConsumerTuning, TopicNames, unavailable, within, type KafkaBrokerOptions } from './config.ts';
+import { createClient } from './client.ts';
+import { unavailable, within } from './errors.ts';
+import { defaultClientTuning, defaultConsumerTuning, type KafkaBrokerOptions } from './options.ts';
+import { TopicNames } from './topic-names.ts';
 import { KafkaSubscription } from './consumer.ts';
 import { handledBefore, keyPartitioner } from './handled.ts';
 import { consumerLag, type PartitionLag } from './lag.ts';
@@ -17,7 +20,7 @@ import { Publisher, type OutRecord } from './producer.ts';
 import { SupervisedSubscription } from './supervisor.ts';
 import { checkCoPartitioned, ensureTopics, registryTopics } from './topics.ts';
 
-export type { ClientTuning, ConsumerTuning, KafkaBrokerOptions } from './config.ts';
+export type { ClientTuning, ConsumerTuning, KafkaBrokerOptions } from './options.ts';
 export { CoPartitionedAssigner, coPartition } from './assigner.ts';
 
 export interface KafkaBroker extends Broker {

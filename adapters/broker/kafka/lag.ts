@@ -3,7 +3,7 @@
  * offset, per partition, with registry topic names. Read at metrics scrape time.
  */
 import type { Admin } from 'kafkajs';
-import type { TopicNames } from './config.ts';
+import type { TopicNames } from './topic-names.ts';
 
 /** Same shape as the port's ConsumerLag. */
 export interface PartitionLag {

@@ -6,8 +6,8 @@
  * when the sendBatch holding its messages is acknowledged.
  */
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
-import type { ClientTuning } from './config.ts';
-import { unavailable } from './config.ts';
+import type { ClientTuning } from './options.ts';
+import { unavailable } from './errors.ts';
 
 export interface OutRecord {
   /** Physical topic name. */

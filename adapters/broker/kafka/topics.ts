@@ -12,7 +12,7 @@
 import type { Admin } from 'kafkajs';
 import { ConfigError } from '../../../src/errors.ts';
 import { AllTopics, dlqOf, Subscriptions } from '../../../src/topics.ts';
-import type { TopicNames } from './config.ts';
+import type { TopicNames } from './topic-names.ts';
 
 /** Every registry topic and its dead-letter topic. */
 export const registryTopics = (): string[] => AllTopics.flatMap((t) => [t, dlqOf(t)]);

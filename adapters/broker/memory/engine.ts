@@ -8,7 +8,7 @@ import { BrokerUnavailableError, isRetriable } from '../../../src/errors.ts';
 import type { Delivery, Handler } from '../../../src/ports/broker.ts';
 import type { Rng } from '../../../src/random.ts';
 import { backoffDelay, type BackoffPolicy } from '../../../src/retry.ts';
-import type { TopicName } from '../../../src/topics.ts';
+import { dlqOf, isDlqName, type TopicName } from '../../../src/topics.ts';
 import { DeadLetterRing, deadLetterHeaders } from './dead-letters.ts';
 import type { LogEntry } from './log.ts';
 import { partitionOf } from './partitioner.ts';
@@ -35,7 +35,6 @@ export interface Outgoing {
 
 const NO_FAULTS = { dup: 0, crash: 0, reorder: 0, pubfail: 0 } as const;
 const DEAD_LETTERS_KEPT = 10_000;
-const dlqName = (topic: string): string => `${topic}.dlq`;
 
 export class Engine implements LaneHooks {
   readonly stats = emptyStats();
@@ -220,7 +219,7 @@ export class Engine implements LaneHooks {
   retained(): number {
     let n = 0;
     for (const topic of this.topics.values()) {
-      if (topic.name.endsWith('.dlq')) continue;
+      if (isDlqName(topic.name)) continue;
       for (const p of topic.partitions) n += p.log.size;
     }
     return n;
@@ -263,7 +262,7 @@ export class Engine implements LaneHooks {
       return false;
     }
     const entry = lane.partition.log.at(delivery.offset)!;
-    const letter = { topic: dlqName(delivery.topic), key: entry.key, value: entry.value, headers: deadLetterHeaders(entry.headers, delivery, err), at: this.opts.now() };
+    const letter = { topic: dlqOf(delivery.topic), key: entry.key, value: entry.value, headers: deadLetterHeaders(entry.headers, delivery, err), at: this.opts.now() };
     this.append(letter.topic, letter);
     this.deadLetters.push(letter);
     this.stats.deadLettered++;

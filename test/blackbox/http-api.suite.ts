@@ -18,7 +18,7 @@ export interface Target {
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
-export function blackboxSuite(name: string, start: () => Promise<Target>): void {
+export function httpApiSuite(name: string, start: () => Promise<Target>): void {
   describe(`black box: ${name}`, () => {
     let t: Target;
     let c: Client;

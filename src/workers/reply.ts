@@ -8,14 +8,14 @@ import { placeFields } from '../messaging/place.ts';
 import type { Delivery } from '../ports/broker.ts';
 import { childTrace, formatTraceparent, TRACEPARENT } from '../trace.ts';
 
-export interface Command {
+export interface ReplyContext {
   /** Headers for the reply. */
   headers: Record<string, string>;
   /** The handled command's one log line (debug: a hot path). */
   handled(fields: Record<string, unknown>, msg: string): void;
 }
 
-export function command(logger: Logger, delivery: Delivery): Command {
+export function replyContext(logger: Logger, delivery: Delivery): ReplyContext {
   const trace = childTrace(delivery.headers[TRACEPARENT]);
   return {
     headers: { [TRACEPARENT]: formatTraceparent(trace) },

@@ -12,6 +12,3 @@ export async function requireOrder(store: Store, orderId: string): Promise<Order
   if (!view) throw new UnknownOrderError(orderId);
   return view;
 }
-
-export const productLock = (productId: string): string => `p:${productId}`;
-export const userLock = (userId: string): string => `u:${userId}`;

@@ -7,14 +7,15 @@
  * another order worker (after a rebalance, or a sweeper elsewhere) stays here until this
  * process handles another event for it. Sum the gauge over order workers for the total.
  */
-import type { OrderSnapshot } from './snapshot.ts';
+import { compensationOverdueAt } from '../../machines/timing.ts';
+import type { OrderSnapshot } from './persisted.ts';
 
-export type CompensatingWatch = ReturnType<typeof createCompensatingWatch>;
+export type OverdueGauge = ReturnType<typeof createOverdueGauge>;
 
-export function createCompensatingWatch() {
+export function createOverdueGauge() {
   const overdueAt = new Map<string, number>();
   return {
-    /** Tells the watch the order's current snapshot (after a commit, or as loaded). */
+    /** Tells the gauge the order's current snapshot (after a commit, or as loaded). */
     note(orderId: string, snapshot: OrderSnapshot, now: number): void {
       if (snapshot.value !== 'COMPENSATING') {
         overdueAt.delete(orderId);
@@ -24,7 +25,7 @@ export function createCompensatingWatch() {
       // COMPENSATING records its entry once; its own retries append nothing after it.
       const last = snapshot.context.history.at(-1);
       const entered = last?.status === 'COMPENSATING' ? last.at : now;
-      overdueAt.set(orderId, entered + snapshot.context.stepTimeoutMs);
+      overdueAt.set(orderId, compensationOverdueAt(entered, snapshot.context));
     },
     /** Orders in COMPENSATING for longer than one step timeout at `now` (O(orders compensating)). */
     overdue(now: number): number {

@@ -10,10 +10,11 @@ import type { Store } from '../../src/ports/store.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { FastBackoff } from '../../src/retry.ts';
+import { crashWhen } from '../../src/saga/crash-hook.ts';
 import { createSagaHost, type SagaHostDeps } from '../../src/saga/host.ts';
-import { newOrderSaga } from '../../src/saga/snapshot.ts';
+import { newOrderSaga } from '../../src/saga/stepping.ts';
 import { createSweeper } from '../../src/saga/sweeper.ts';
-import { SCHEMA_VERSION, Topics } from '../../src/topics.ts';
+import { SCHEMA_VERSION, Subscriptions, Topics } from '../../src/topics.ts';
 import { recordingBroker, type RecordingBroker } from '../helpers/recording-broker.ts';
 
 const STEP = 1_000;
@@ -21,7 +22,7 @@ const v = SCHEMA_VERSION;
 
 export type SagaStoreFactory = (clock: ManualClock) => Promise<{ store: Store; cleanup(): Promise<void> }>;
 
-export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
+export function sagaHostScenarios(name: string, make: SagaStoreFactory): void {
   describe(`saga host on ${name}`, () => {
     let clock: ManualClock;
     let store: Store;
@@ -56,9 +57,9 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
     it('prices on stock.success and writes PAYING with its payment.request in one compare-and-set', async () => {
       const id = await newOrder();
       const h = host();
-      await h.orderStart({ v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
+      await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
       const before = (await store.loadSaga(id))!.version;
-      await h.stockSuccess({ v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
+      await h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
       const after = (await store.loadSaga(id))!;
       assert.equal(after.version, before + 1, 'one write for reservation + ordering + paying');
       assert.equal((await store.getOrder(id))!.status, 'PAYING');
@@ -71,14 +72,33 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
       assert.equal(after.outboxSent, true);
     });
 
+    it('answers what happened: committed with before, after, event and outbox; unchanged for a repeat', async () => {
+      const id = await newOrder();
+      const h = host();
+      const start = { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] };
+      const first = await h.receive(Topics.orderStart, start);
+      assert.equal(first.kind, 'committed');
+      if (first.kind !== 'committed') return;
+      assert.deepEqual([first.before.value, first.after.value, first.event.type, first.outbox], ['PENDING', 'RESERVING', 'START', []]);
+      const paying = await h.receive(Topics.stockSuccess, { v, orderId: id, items: start.items });
+      assert.equal(paying.kind === 'committed' && paying.outbox.map((m) => m.topic).join(), Topics.paymentRequest);
+      const repeat = await h.receive(Topics.orderStart, start);
+      assert.equal(repeat.kind, 'unchanged');
+      assert.equal(repeat.kind === 'unchanged' && repeat.resend.length, 0, 'the outbox was sent already');
+    });
+
+    it('hands dispatch one handler per saga input topic, from the inbox table', () => {
+      assert.deepEqual(Object.keys(host().inbox).sort(), [...Subscriptions.order].sort());
+    });
+
     it('keeps one truth when two hosts race on one order', async () => {
       const id = await newOrder();
       const [a, b] = [host(), host()];
       const start = { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] };
-      await Promise.all([a.orderStart(start), b.orderStart(start)]);
+      await Promise.all([a.receive(Topics.orderStart, start), b.receive(Topics.orderStart, start)]);
       await Promise.all([
-        a.stockSuccess({ v, orderId: id, items: start.items }),
-        b.stockSuccess({ v, orderId: id, items: start.items }),
+        a.receive(Topics.stockSuccess, { v, orderId: id, items: start.items }),
+        b.receive(Topics.stockSuccess, { v, orderId: id, items: start.items }),
       ]);
       const view = (await store.getOrder(id))!;
       assert.equal(view.status, 'PAYING');
@@ -93,10 +113,10 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
     it('re-sends the outbox on redelivery after a crash between snapshot write and send', async () => {
       const id = await newOrder();
       let crashes = 0;
-      const h = host({ crashAfterSnapshot: () => crashes-- > 0 });
-      await h.orderStart({ v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
+      const h = host({ afterCommit: crashWhen(() => crashes-- > 0) });
+      await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
       crashes = 1;
-      await assert.rejects(h.stockSuccess({ v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }), {
+      await assert.rejects(h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }), {
         name: 'SimulatedCrashError',
         code: 'SIMULATED_CRASH',
       });
@@ -104,7 +124,7 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
       assert.equal((await store.getOrder(id))!.status, 'PAYING', 'the snapshot was written');
       assert.equal(saga.outboxSent, false);
       assert.equal(broker.count(Topics.paymentRequest), 0);
-      await h.stockSuccess({ v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }); // the redelivery
+      await h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }); // the redelivery
       assert.equal(broker.count(Topics.paymentRequest), 1, 'outbox sent once the event came back');
       assert.equal((await store.loadSaga(id))!.version, saga.version, 'not applied twice');
       assert.equal((await store.loadSaga(id))!.outboxSent, true);
@@ -113,40 +133,40 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
     it('re-sends the outbox of a transition into a terminal state too', async () => {
       const id = await newOrder();
       let crash = false;
-      const h = host({ crashAfterSnapshot: () => crash });
-      await h.orderStart({ v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
-      await h.stockSuccess({ v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
+      const h = host({ afterCommit: crashWhen(() => crash) });
+      await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
+      await h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
       crash = true;
-      await assert.rejects(h.paymentSuccess({ v, orderId: id }), { code: 'SIMULATED_CRASH' });
+      await assert.rejects(h.receive(Topics.paymentSuccess, { v, orderId: id }), { code: 'SIMULATED_CRASH' });
       crash = false;
       assert.equal((await store.getOrder(id))!.status, 'COMPLETED');
       assert.equal(broker.count(Topics.orderCompleted), 0);
-      await h.paymentSuccess({ v, orderId: id });
+      await h.receive(Topics.paymentSuccess, { v, orderId: id });
       assert.equal(broker.count(Topics.orderCompleted), 1);
     });
 
     it('re-sends an unsent outbox when a publish failed, on the next event even if it changes nothing', async () => {
       const id = await newOrder();
       const h = host();
-      await h.orderStart({ v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
+      await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
       broker.failNext = 1;
-      await assert.rejects(h.stockSuccess({ v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }), {
+      await assert.rejects(h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }), {
         code: 'BROKER_UNAVAILABLE',
       });
-      await h.orderStart({ v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] }); // a duplicate, no transition
+      await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] }); // a duplicate, no transition
       assert.equal(broker.count(Topics.paymentRequest), 1);
     });
 
     it('does not bring a finished order back to life', async () => {
       const id = await newOrder();
       const h = host();
-      await h.stockFailed({ v, orderId: id, code: 'OUT_OF_STOCK', message: 'short' });
+      await h.receive(Topics.stockFailed, { v, orderId: id, code: 'OUT_OF_STOCK', message: 'short' });
       const saga = (await store.loadSaga(id))!;
       assert.equal((await store.getOrder(id))!.status, 'REJECTED');
       const sent = broker.sent.length;
-      await h.orderStart({ v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
-      await h.stockSuccess({ v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
-      await h.paymentSuccess({ v, orderId: id });
+      await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
+      await h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
+      await h.receive(Topics.paymentSuccess, { v, orderId: id });
       await h.timeout(id, clock.advance(10 * STEP));
       assert.equal((await store.loadSaga(id))!.version, saga.version);
       assert.equal((await store.getOrder(id))!.status, 'REJECTED');
@@ -154,7 +174,7 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
     });
 
     it('refuses an event for an order with no record, non-retriably', async () => {
-      await assert.rejects(host().paymentSuccess({ v, orderId: 'never-created' }), {
+      await assert.rejects(host().receive(Topics.paymentSuccess, { v, orderId: 'never-created' }), {
         name: 'UnknownOrderError',
         code: 'UNKNOWN_ORDER',
         retriable: false,
@@ -168,8 +188,8 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
       it('ends an order whose reply was lost', async () => {
         const id = await newOrder();
         const h = host();
-        await h.orderStart({ v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
-        await h.stockSuccess({ v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
+        await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
+        await h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
         const s = sweeper(h);
         assert.equal(await s.tick(), 0, 'nothing due yet');
         clock.advance(STEP);
@@ -182,8 +202,8 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
         clock.advance(FastBackoff.compensation.initialMs);
         assert.equal(await s.tick(), 1);
         assert.deepEqual(broker.topics().slice(-2), [Topics.stockRollback, Topics.paymentRefund]);
-        await h.stockReleased({ v, orderId: id });
-        await h.paymentRefunded({ v, orderId: id });
+        await h.receive(Topics.stockReleased, { v, orderId: id });
+        await h.receive(Topics.paymentRefunded, { v, orderId: id });
         assert.equal((await store.getOrder(id))!.status, 'CANCELLED');
         clock.advance(10 * STEP);
         assert.equal(await s.tick(), 0, 'a terminal order leaves the index');
@@ -212,7 +232,7 @@ export function sagaHostSuite(name: string, make: SagaStoreFactory): void {
         clock.advance(STEP);
         await s.tick();
         assert.deepEqual(broker.topics(), [Topics.stockRollback], 'undo the step that may have happened');
-        await h.stockReleased({ v, orderId: id });
+        await h.receive(Topics.stockReleased, { v, orderId: id });
         const view = (await store.getOrder(id))!;
         assert.equal(view.status, 'CANCELLED');
         assert.equal(view.reason?.code, 'TIMEOUT');

@@ -1,0 +1,78 @@
+/** Options of the Kafka adapter and their defaults. */
+import type { Logger } from '../../../src/log.ts';
+import type { Delivery } from '../../../src/ports/broker.ts';
+import type { BackoffPolicy } from '../../../src/retry.ts';
+
+/** Consumer timings; tests lower them so group joins and takeovers stay quick. */
+export interface ConsumerTuning {
+  sessionTimeout: number;
+  rebalanceTimeout: number;
+  heartbeatInterval: number;
+  /** Longest a fetch waits on the broker for data (latency of an idle partition). */
+  maxWaitTimeInMs: number;
+  /** How long subscribe() waits for the first assignment before giving up. */
+  joinTimeoutMs: number;
+  /** Bound on Subscription.close() (stop fetching, finish the handler, commit, leave). */
+  closeTimeoutMs: number;
+  /** A long batch commits what it has handled at least this often. */
+  commitIntervalMs: number;
+}
+
+/** Connection and retry timings of every client (admin, producer, consumers). */
+export interface ClientTuning {
+  connectionTimeout: number;
+  requestTimeout: number;
+  /** kafkajs retries per operation; the idempotent producer always keeps at least 1. */
+  retries: number;
+  initialRetryTime: number;
+  maxRetryTime: number;
+  pingTimeoutMs: number;
+}
+
+export interface KafkaBrokerOptions {
+  /** KAFKA_BROKERS */
+  brokers: string[];
+  clientId?: string;
+  /** KAFKA_PARTITIONS: used when this process creates topics. */
+  partitions: number;
+  /** TOPIC_PREFIX: every physical topic name = prefix + registry name (dlq too). */
+  topicPrefix?: string;
+  /** Default Backoff.redelivery. */
+  redelivery?: BackoffPolicy;
+  /** kafkajs logs are bridged at warn and above. */
+  logger?: Logger;
+  /** Called for every handler error (for logging); what happens to the message does not depend on it. */
+  onError?: (err: unknown, d: Delivery) => void;
+  /**
+   * Create every registry topic and its `.dlq` at start and refuse to start when the
+   * saga's inputs differ in partition count. Default true; false is for tools and tests
+   * that must build a broker without reaching Kafka.
+   */
+  ensureTopicsAtStart?: boolean;
+  consumer?: Partial<ConsumerTuning>;
+  client?: Partial<ClientTuning>;
+}
+
+// Handover is business time (rule `faults-heal`, docs/architecture.md): a member that died
+// holds its partitions until its session times out, and every member learns of a
+// rebalance only at its next heartbeat, so both are short next to a step's deadline.
+// 6 s is the broker's floor (group.min.session.timeout.ms): twelve missed heartbeats of
+// 500 ms, and the heartbeat keeps a rebalance's stop-the-world pause near half a second.
+export const defaultConsumerTuning: ConsumerTuning = {
+  sessionTimeout: 6_000,
+  rebalanceTimeout: 10_000,
+  heartbeatInterval: 500,
+  maxWaitTimeInMs: 50,
+  joinTimeoutMs: 60_000,
+  closeTimeoutMs: 10_000,
+  commitIntervalMs: 1_000,
+};
+
+export const defaultClientTuning: ClientTuning = {
+  connectionTimeout: 3_000,
+  requestTimeout: 30_000,
+  retries: 5,
+  initialRetryTime: 100,
+  maxRetryTime: 1_000,
+  pingTimeoutMs: 2_000,
+};
