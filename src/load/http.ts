@@ -9,6 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { backoffDelay, type BackoffPolicy } from '../retry.ts';
 import { mapLimit, TerminalStatuses, type Driver, type OrderRequest, type Placed, type Shed, type Terminal, type TerminalStatus } from './driver.ts';
 
 export interface HttpDriverOptions {
@@ -41,7 +42,9 @@ function retryAfterMs(header: string | string[] | undefined): number {
   return raw !== undefined && /^\d{1,6}$/.test(raw.trim()) ? Number(raw.trim()) * 1000 : 1000;
 }
 
-const retryDelay = (attempt: number): number => Math.min(1_000, 25 * 2 ** attempt);
+/** Between a careful client's attempts: 50 ms, doubling, at most 1 s. */
+const ClientRetry: BackoffPolicy = { initialMs: 50, maxMs: 1_000, factor: 2 };
+const retryDelay = (attempt: number): number => backoffDelay(ClientRetry, attempt);
 
 export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver> {
   const { target, adminToken } = opts;
