@@ -34,7 +34,10 @@ export async function startKafkaContainer(): Promise<Started> {
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const started = await new KafkaContainer(KAFKA_IMAGE).withKraft().start();
   // 9093 is the container's PLAINTEXT listener for clients outside it.
-  return { address: `${started.getHost()}:${started.getMappedPort(9093)}`, stop: async () => void (await started.stop()) };
+  return {
+    address: `${started.getHost()}:${started.getMappedPort(9093)}`,
+    stop: async () => void (await started.stop()),
+  };
 }
 
 export async function startRedisContainer(): Promise<Started> {

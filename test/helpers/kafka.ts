@@ -30,7 +30,8 @@ export interface KafkaProbes {
 }
 
 const LOCAL = '127.0.0.1:9092';
-const HOW = 'start one with `scripts/kafka-local.sh start`, set KAFKA_BROKERS=host:port, or run a Docker engine (testcontainers)';
+const HOW =
+  'start one with `scripts/kafka-local.sh start`, set KAFKA_BROKERS=host:port, or run a Docker engine (testcontainers)';
 const probes: KafkaProbes = { env: process.env, answers, dockerAnswers, startContainer: startKafkaContainer };
 
 export async function findKafka(p: KafkaProbes = probes): Promise<Found> {
@@ -69,7 +70,8 @@ function answers(hostPort: string, timeoutMs = 1_000): Promise<boolean> {
 /** A topic prefix no other test or run shares. */
 export const uniquePrefix = (): string => `t${randomUUID().slice(0, 8)}.`;
 
-const raw = (brokers: string[]): Kafka => new Kafka({ clientId: 'kafka-test-helper', brokers, logLevel: logLevel.NOTHING });
+const raw = (brokers: string[]): Kafka =>
+  new Kafka({ clientId: 'kafka-test-helper', brokers, logLevel: logLevel.NOTHING });
 
 /**
  * Deletes every topic whose name starts with `prefix` (the per-test topics). Listing all
@@ -98,7 +100,11 @@ export async function deleteTopics(brokers: string[], prefix: string): Promise<v
 }
 
 /** Writes bytes as they are, bypassing the adapter (which only ever writes JSON). */
-export async function publishRaw(brokers: string[], topic: string, message: { key: string; value: string; headers?: Record<string, string> }): Promise<RecordMetadata> {
+export async function publishRaw(
+  brokers: string[],
+  topic: string,
+  message: { key: string; value: string; headers?: Record<string, string> },
+): Promise<RecordMetadata> {
   const producer = raw(brokers).producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -110,7 +116,8 @@ export async function publishRaw(brokers: string[], topic: string, message: { ke
 }
 
 /** What a child member reports to its parent over IPC. */
-export type MemberReport = { type: 'ready' } | { type: 'delivery'; key: string; seq: number; offset: number; partition: number };
+export type MemberReport =
+  { type: 'ready' } | { type: 'delivery'; key: string; seq: number; offset: number; partition: number };
 
 /**
  * Runs in a child process (`node --import tsx test/helpers/kafka.ts member`): joins GROUP on

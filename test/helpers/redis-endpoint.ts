@@ -17,7 +17,12 @@ export const REQUIRE_INTEGRATION = process.env.REQUIRE_INTEGRATION === '1';
 
 /** A client that fails at once instead of retrying: for probes, checks and cleanup. */
 export function rawClient(url = REDIS_URL): Redis {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2_000,
+  });
   client.on('error', () => {});
   return client;
 }
@@ -44,7 +49,9 @@ async function ping(url: string): Promise<void> {
 const probes: RedisProbes = { env: process.env, ping, dockerAnswers, startContainer: startRedisContainer };
 
 /** The Redis URL to test against, or the skip line; throws under REQUIRE_INTEGRATION=1 instead of skipping. */
-export async function findRedis(p: RedisProbes = probes): Promise<{ url: string; skip?: undefined } | { url?: undefined; skip: string }> {
+export async function findRedis(
+  p: RedisProbes = probes,
+): Promise<{ url: string; skip?: undefined } | { url?: undefined; skip: string }> {
   const given = p.env.REDIS_URL;
   const url = given ?? LOCAL_REDIS;
   let failure: unknown;

@@ -8,7 +8,14 @@ import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import { rawClient, REDIS_URL } from './redis-endpoint.ts';
 
-export { findRedis, rawClient, REDIS_URL, redisSkipReason, REQUIRE_INTEGRATION, type RedisProbes } from './redis-endpoint.ts';
+export {
+  findRedis,
+  rawClient,
+  REDIS_URL,
+  redisSkipReason,
+  REQUIRE_INTEGRATION,
+  type RedisProbes,
+} from './redis-endpoint.ts';
 
 /** A key prefix no other test uses, e.g. `t-redis-3f2a9c1b:`. */
 export const uniquePrefix = (label = 't'): string => `t-${label}-${randomUUID().slice(0, 8)}:`;
@@ -28,7 +35,8 @@ export async function scanKeys(client: Redis, pattern: string): Promise<string[]
 }
 
 /** Every key under `prefix`. */
-export const keysUnder = (client: Redis, prefix: string): Promise<string[]> => scanKeys(client, `${globEscape(prefix)}*`);
+export const keysUnder = (client: Redis, prefix: string): Promise<string[]> =>
+  scanKeys(client, `${globEscape(prefix)}*`);
 
 /** Deletes every key under `prefix`. */
 export async function deleteKeys(prefix: string, url = REDIS_URL): Promise<void> {
@@ -55,7 +63,9 @@ export function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -78,9 +88,13 @@ export async function startRedisServer(): Promise<RedisServer> {
 
 /** A throwaway redis-server on this port (a test that started a client against the port first). */
 export function startRedisServerOn(port: number): Promise<RedisServer> {
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -57,7 +57,10 @@ describe('integration endpoints: Kafka', () => {
 
   it('starts a container when nothing local answers and a Docker engine does, and stops it through the endpoint', async () => {
     let stopped = false;
-    const p = probesFor({ docker: true, container: { address: 'docker:32768', stop: async () => void (stopped = true) } }, '');
+    const p = probesFor(
+      { docker: true, container: { address: 'docker:32768', stop: async () => void (stopped = true) } },
+      '',
+    );
     const found = await findKafka(p.kafka);
     assert.deepEqual(found.endpoint?.brokers, ['docker:32768']);
     assert.deepEqual(p.calls, ['probe 127.0.0.1:9092', 'docker', 'container']);
@@ -68,7 +71,10 @@ describe('integration endpoints: Kafka', () => {
   it('skips with one line saying how to run the tests when there is neither Kafka nor Docker', async () => {
     const found = await findKafka(probesFor({}, '').kafka);
     assert.equal(found.endpoint, undefined);
-    assert.match(found.skip ?? '', /^Kafka integration tests skipped: no Kafka at 127\.0\.0\.1:9092 and no Docker engine answers; /);
+    assert.match(
+      found.skip ?? '',
+      /^Kafka integration tests skipped: no Kafka at 127\.0\.0\.1:9092 and no Docker engine answers; /,
+    );
     assert.match(found.skip ?? '', /scripts\/kafka-local\.sh start/);
     assert.match(found.skip ?? '', /KAFKA_BROKERS/);
     assert.doesNotMatch(found.skip ?? '', /\n/);
@@ -80,7 +86,10 @@ describe('integration endpoints: Kafka', () => {
   });
 
   it('fails instead of skipping under REQUIRE_INTEGRATION=1', async () => {
-    await assert.rejects(findKafka(probesFor({ env: { REQUIRE_INTEGRATION: '1' } }, '').kafka), /^Error: REQUIRE_INTEGRATION=1 but no Kafka at/);
+    await assert.rejects(
+      findKafka(probesFor({ env: { REQUIRE_INTEGRATION: '1' } }, '').kafka),
+      /^Error: REQUIRE_INTEGRATION=1 but no Kafka at/,
+    );
   });
 });
 
@@ -106,8 +115,14 @@ describe('integration endpoints: Redis', () => {
 
   it('skips with one line when there is neither Redis nor Docker, and fails instead under REQUIRE_INTEGRATION=1', async () => {
     const found = await findRedis(probesFor({}, '').redis);
-    assert.match(found.skip ?? '', /^Redis not reachable at redis:\/\/127\.0\.0\.1:6379: .*Docker engine \(testcontainers\)/);
+    assert.match(
+      found.skip ?? '',
+      /^Redis not reachable at redis:\/\/127\.0\.0\.1:6379: .*Docker engine \(testcontainers\)/,
+    );
     assert.doesNotMatch(found.skip ?? '', /\n/);
-    await assert.rejects(findRedis(probesFor({ env: { REQUIRE_INTEGRATION: '1' } }, '').redis), /^Error: REQUIRE_INTEGRATION=1 but Redis not reachable/);
+    await assert.rejects(
+      findRedis(probesFor({ env: { REQUIRE_INTEGRATION: '1' } }, '').redis),
+      /^Error: REQUIRE_INTEGRATION=1 but Redis not reachable/,
+    );
   });
 });
