@@ -96,7 +96,7 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
       try {
         res = await call(posts, 'POST', '/orders', body, headers);
       } catch (err) {
-        if (performance.now() >= giveUpAt) throw new Error(`POST /orders failed ${attempt} times over ${POST_RETRY_MS / 1000} s: ${(err as Error).message}`);
+        if (performance.now() >= giveUpAt) throw new Error(`POST /orders failed ${attempt} times over ${POST_RETRY_MS / 1000} s: ${(err as Error).message}`, { cause: err });
         warnOnce('post-error', `load: POST /orders failed (${(err as Error).message}); retrying with the same Idempotency-Key`);
         await delay(retryDelay(attempt));
         continue;
@@ -154,7 +154,7 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
       try {
         res = await call(posts, 'GET', '/healthz');
       } catch (err) {
-        throw new Error(`cannot reach ${target}: ${(err as Error).message}`);
+        throw new Error(`cannot reach ${target}: ${(err as Error).message}`, { cause: err });
       }
       if (res.status !== 200) throw new Error(`${target}/healthz answered ${res.status} ${JSON.stringify(res.body)}`);
       const fallback = (name: string) => env[name]?.trim() || 'unknown';

@@ -4,16 +4,15 @@
  * member in a child process that a test can kill mid-flow.
  *
  * Endpoint: KAFKA_BROKERS when set; else 127.0.0.1:9092 when it answers; else a
- * testcontainers Kafka when a Docker engine answers and @testcontainers/kafka is installed
- * (it is not a dependency: no Docker engine runs on this project's machines); else the
- * tests skip with one line, unless REQUIRE_INTEGRATION=1, which makes that a failure.
+ * testcontainers Kafka when a Docker engine answers; else the tests skip with one line
+ * saying how to run them, unless REQUIRE_INTEGRATION=1, which makes that a failure.
  */
-import { existsSync } from 'node:fs';
 import { setTimeout as retryAfter } from 'node:timers/promises';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel, type RecordMetadata } from 'kafkajs';
+import { dockerAnswers, startKafkaContainer, type Started } from './containers.ts';
 
 export interface KafkaEndpoint {
   brokers: string[];
@@ -22,18 +21,36 @@ export interface KafkaEndpoint {
 
 export type Found = { endpoint: KafkaEndpoint; skip?: undefined } | { endpoint?: undefined; skip: string };
 
-const LOCAL = '127.0.0.1:9092';
-const HOW = 'start one with `scripts/kafka-local.sh start` or set KAFKA_BROKERS=host:port';
+/** What findKafka looks at, replaceable so a test can check the order of the choices. */
+export interface KafkaProbes {
+  env: Record<string, string | undefined>;
+  answers(hostPort: string): Promise<boolean>;
+  dockerAnswers(): Promise<boolean>;
+  startContainer(): Promise<Started>;
+}
 
-export async function findKafka(): Promise<Found> {
-  const fromEnv = process.env.KAFKA_BROKERS?.trim();
+const LOCAL = '127.0.0.1:9092';
+const HOW =
+  'start one with `scripts/kafka-local.sh start`, set KAFKA_BROKERS=host:port, or run a Docker engine (testcontainers)';
+const probes: KafkaProbes = { env: process.env, answers, dockerAnswers, startContainer: startKafkaContainer };
+
+export async function findKafka(p: KafkaProbes = probes): Promise<Found> {
+  const fromEnv = p.env.KAFKA_BROKERS?.trim();
   if (fromEnv) return { endpoint: { brokers: fromEnv.split(',').map((s) => s.trim()), stop: async () => {} } };
-  if (await answers(LOCAL)) return { endpoint: { brokers: [LOCAL], stop: async () => {} } };
-  const container = await fromTestcontainers();
-  if (container) return { endpoint: container };
-  const reason = `Kafka integration tests skipped: no Kafka at ${LOCAL}; ${HOW}`;
-  if (process.env.REQUIRE_INTEGRATION === '1') throw new Error(`REQUIRE_INTEGRATION=1 but no Kafka at ${LOCAL}; ${HOW}`);
-  return { skip: reason };
+  if (await p.answers(LOCAL)) return { endpoint: { brokers: [LOCAL], stop: async () => {} } };
+  let why = 'no Docker engine answers';
+  if (await p.dockerAnswers()) {
+    try {
+      const started = await p.startContainer();
+      return { endpoint: { brokers: [started.address], stop: started.stop } };
+    } catch (err) {
+      // An engine that cannot pull or start the image (offline, say) is a reason to skip, shown in the line.
+      why = `a Kafka container did not start (${err instanceof Error ? err.message : String(err)})`;
+    }
+  }
+  const missing = `no Kafka at ${LOCAL} and ${why}; ${HOW}`;
+  if (p.env.REQUIRE_INTEGRATION === '1') throw new Error(`REQUIRE_INTEGRATION=1 but ${missing}`);
+  return { skip: `Kafka integration tests skipped: ${missing}` };
 }
 
 function answers(hostPort: string, timeoutMs = 1_000): Promise<boolean> {
@@ -50,23 +67,11 @@ function answers(hostPort: string, timeoutMs = 1_000): Promise<boolean> {
   });
 }
 
-/** Thin on purpose: used only where a Docker engine runs and the package was installed by hand. */
-async function fromTestcontainers(): Promise<KafkaEndpoint | null> {
-  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return null;
-  const pkg = '@testcontainers/kafka';
-  try {
-    const { KafkaContainer } = (await import(pkg)) as { KafkaContainer: new (image: string) => { withKraft(): { start(): Promise<{ getHost(): string; getMappedPort(p: number): number; stop(): Promise<unknown> }> } } };
-    const started = await new KafkaContainer('confluentinc/cp-kafka:7.7.1').withKraft().start();
-    return { brokers: [`${started.getHost()}:${started.getMappedPort(9093)}`], stop: async () => void (await started.stop()) };
-  } catch {
-    return null;
-  }
-}
-
 /** A topic prefix no other test or run shares. */
 export const uniquePrefix = (): string => `t${randomUUID().slice(0, 8)}.`;
 
-const raw = (brokers: string[]): Kafka => new Kafka({ clientId: 'kafka-test-helper', brokers, logLevel: logLevel.NOTHING });
+const raw = (brokers: string[]): Kafka =>
+  new Kafka({ clientId: 'kafka-test-helper', brokers, logLevel: logLevel.NOTHING });
 
 /**
  * Deletes every topic whose name starts with `prefix` (the per-test topics). Listing all
@@ -95,7 +100,11 @@ export async function deleteTopics(brokers: string[], prefix: string): Promise<v
 }
 
 /** Writes bytes as they are, bypassing the adapter (which only ever writes JSON). */
-export async function publishRaw(brokers: string[], topic: string, message: { key: string; value: string; headers?: Record<string, string> }): Promise<RecordMetadata> {
+export async function publishRaw(
+  brokers: string[],
+  topic: string,
+  message: { key: string; value: string; headers?: Record<string, string> },
+): Promise<RecordMetadata> {
   const producer = raw(brokers).producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
@@ -107,7 +116,8 @@ export async function publishRaw(brokers: string[], topic: string, message: { ke
 }
 
 /** What a child member reports to its parent over IPC. */
-export type MemberReport = { type: 'ready' } | { type: 'delivery'; key: string; seq: number; offset: number; partition: number };
+export type MemberReport =
+  { type: 'ready' } | { type: 'delivery'; key: string; seq: number; offset: number; partition: number };
 
 /**
  * Runs in a child process (`node --import tsx test/helpers/kafka.ts member`): joins GROUP on

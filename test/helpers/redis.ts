@@ -1,43 +1,21 @@
 /**
- * Redis for integration tests: the endpoint (REDIS_URL, else redis://127.0.0.1:6379), a
- * one-line skip when it doesn't answer (a failure under REQUIRE_INTEGRATION=1), a unique
- * key prefix per test and its cleanup, and extra redis-server instances on other ports.
+ * Redis for integration tests: the endpoint and its skip line (redis-endpoint.ts), a
+ * unique key prefix per test and its cleanup, and extra redis-server instances on other ports.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { rawClient, REDIS_URL } from './redis-endpoint.ts';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const REQUIRE_INTEGRATION = process.env.REQUIRE_INTEGRATION === '1';
-
-/** How to run the Redis tests, for the one skip line. */
-export const HOW_TO_RUN_REDIS = `Redis not reachable at ${REDIS_URL}: start one (redis-server --save '' --appendonly no) or set REDIS_URL to run these tests`;
-
-/** A client that fails at once instead of retrying: for probes, checks and cleanup. */
-export function rawClient(url = REDIS_URL): Redis {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
-  client.on('error', () => {});
-  return client;
-}
-
-/**
- * Resolves to the skip reason when Redis doesn't answer, else undefined. Under
- * REQUIRE_INTEGRATION=1 an unreachable Redis throws instead: a skip there is a failure.
- */
-export async function redisSkipReason(url = REDIS_URL): Promise<string | undefined> {
-  const client = rawClient(url);
-  try {
-    await client.connect();
-    await client.ping();
-    return undefined;
-  } catch (err) {
-    if (REQUIRE_INTEGRATION) throw new Error(`REQUIRE_INTEGRATION=1 but ${HOW_TO_RUN_REDIS}`, { cause: err });
-    return HOW_TO_RUN_REDIS;
-  } finally {
-    client.disconnect();
-  }
-}
+export {
+  findRedis,
+  rawClient,
+  REDIS_URL,
+  redisSkipReason,
+  REQUIRE_INTEGRATION,
+  type RedisProbes,
+} from './redis-endpoint.ts';
 
 /** A key prefix no other test uses, e.g. `t-redis-3f2a9c1b:`. */
 export const uniquePrefix = (label = 't'): string => `t-${label}-${randomUUID().slice(0, 8)}:`;
@@ -57,7 +35,8 @@ export async function scanKeys(client: Redis, pattern: string): Promise<string[]
 }
 
 /** Every key under `prefix`. */
-export const keysUnder = (client: Redis, prefix: string): Promise<string[]> => scanKeys(client, `${globEscape(prefix)}*`);
+export const keysUnder = (client: Redis, prefix: string): Promise<string[]> =>
+  scanKeys(client, `${globEscape(prefix)}*`);
 
 /** Deletes every key under `prefix`. */
 export async function deleteKeys(prefix: string, url = REDIS_URL): Promise<void> {
@@ -84,7 +63,9 @@ export function freePort(): Promise<number> {
     probe.once('error', reject);
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -107,9 +88,13 @@ export async function startRedisServer(): Promise<RedisServer> {
 
 /** A throwaway redis-server on this port (a test that started a client against the port first). */
 export function startRedisServerOn(port: number): Promise<RedisServer> {
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
