@@ -3,21 +3,24 @@ module.exports = {
   forbidden: [
     {
       name: 'machines-are-pure',
-      comment: 'machines/ holds pure XState definitions: nothing but xstate (rule `pure-machine`, docs/architecture.md)',
+      comment:
+        'machines/ holds pure XState definitions: nothing but xstate (rule `pure-machine`, docs/architecture.md)',
       severity: 'error',
       from: { path: '^machines/' },
       to: { pathNot: ['^machines/', 'node_modules/xstate/'] },
     },
     {
       name: 'clients-only-in-adapters',
-      comment: 'kafkajs, ioredis and redlock are imported in adapters/ alone (rule `ports-and-adapters`, docs/architecture.md)',
+      comment:
+        'kafkajs, ioredis and redlock are imported in adapters/ alone (rule `ports-and-adapters`, docs/architecture.md)',
       severity: 'error',
       from: { pathNot: '^adapters/' },
       to: { path: 'node_modules/(kafkajs|ioredis|redlock)/' },
     },
     {
       name: 'ports-not-adapters',
-      comment: 'workers, the saga host, the api and messaging see ports only; the composition root (src/system.ts, src/system-adapters.ts) picks adapters',
+      comment:
+        'workers, the saga host, the api and messaging see ports only; the composition root (src/system.ts, src/system-adapters.ts) picks adapters',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/system(-adapters)?\\.ts$' },
       to: { path: '^adapters/' },

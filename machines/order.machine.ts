@@ -6,22 +6,50 @@
  * host turns them into its outbox.
  */
 import { assign, enqueueActions, setup } from 'xstate';
-import { compensationRetryAt, nextWakeUp as wakeUpOf, stepDeadline, timeoutMessage, type BackoffPolicy } from './timing.ts';
+import {
+  compensationRetryAt,
+  nextWakeUp as wakeUpOf,
+  stepDeadline,
+  timeoutMessage,
+  type BackoffPolicy,
+} from './timing.ts';
 
 export const MACHINE_VERSION = 1;
 
 /** Every status an order can have, in the order of the happy path; the api, schemas and stores use this list. */
-export const OrderStatuses = ['PENDING', 'RESERVING', 'ORDERING', 'PAYING', 'COMPENSATING', 'COMPLETED', 'REJECTED', 'CANCELLED'] as const;
+export const OrderStatuses = [
+  'PENDING',
+  'RESERVING',
+  'ORDERING',
+  'PAYING',
+  'COMPENSATING',
+  'COMPLETED',
+  'REJECTED',
+  'CANCELLED',
+] as const;
 export type Status = (typeof OrderStatuses)[number];
 /** The machine's final states. */
 export const TerminalStatuses = ['COMPLETED', 'REJECTED', 'CANCELLED'] as const satisfies readonly Status[];
 
 /** Every code an order's `reason` can carry (the contract's reason codes). */
-export const FailureCodes = ['OUT_OF_STOCK', 'UNKNOWN_PRODUCT', 'UNKNOWN_USER', 'INSUFFICIENT_BALANCE', 'LIMIT_EXCEEDED', 'TIMEOUT'] as const;
+export const FailureCodes = [
+  'OUT_OF_STOCK',
+  'UNKNOWN_PRODUCT',
+  'UNKNOWN_USER',
+  'INSUFFICIENT_BALANCE',
+  'LIMIT_EXCEEDED',
+  'TIMEOUT',
+] as const;
 export type FailureCode = (typeof FailureCodes)[number];
 
-export interface Failure { code: FailureCode; message: string }
-export interface LineItem { productId: string; quantity: number }
+export interface Failure {
+  code: FailureCode;
+  message: string;
+}
+export interface LineItem {
+  productId: string;
+  quantity: number;
+}
 
 /** Outcome of pricing the order, computed by the host from the store before the event. */
 export type Pricing = { ok: true; totalPrice: number } | { ok: false; failure: Failure };
@@ -114,28 +142,43 @@ export const orderMachine = setup({
     // name the host's outbox table (src/saga/outbox.ts) lacks throws there, and the machine
     // tests pin these two.
     sendPendingUndos: enqueueActions(({ context, enqueue }) => {
-      if (context.stockUndo === 'pending') enqueue({ type: 'publishStockRollback', params: { orderId: context.orderId } } as never);
+      if (context.stockUndo === 'pending')
+        enqueue({ type: 'publishStockRollback', params: { orderId: context.orderId } } as never);
       if (context.paymentUndo === 'pending') {
-        enqueue({ type: 'publishPaymentRefund', params: { orderId: context.orderId, userId: context.userId } } as never);
+        enqueue({
+          type: 'publishPaymentRefund',
+          params: { orderId: context.orderId, userId: context.userId },
+        } as never);
       }
     }),
     confirmStockUndo: assign({ stockUndo: 'confirmed' as UndoState }),
-    confirmPaymentUndo: assign({ paymentUndo: ({ context }) => (context.paymentUndo === 'pending' ? 'confirmed' : context.paymentUndo) }),
+    confirmPaymentUndo: assign({
+      paymentUndo: ({ context }) => (context.paymentUndo === 'pending' ? 'confirmed' : context.paymentUndo),
+    }),
     clearWaits: assign({ reservationDeadline: null, paymentDeadline: null, compensationRetryAt: null }),
     /** Appends the state just entered to the order's history, at the event's time. */
-    record: assign({ history: ({ context, event }, params: { status: Status }) => [...context.history, { status: params.status, at: event.now }] }),
+    record: assign({
+      history: ({ context, event }, params: { status: Status }) => [
+        ...context.history,
+        { status: params.status, at: event.now },
+      ],
+    }),
     // Effects: the host maps each to a topic. Bodies are plain data so they persist in the outbox.
     publishPaymentRequest: (_, _params: { orderId: string; userId: string; amount: number }) => {},
     publishStockRollback: (_, _params: { orderId: string }) => {},
     publishPaymentRefund: (_, _params: { orderId: string; userId: string }) => {},
     publishOrderCompleted: (_, _params: { orderId: string; userId: string; totalPrice: number }) => {},
-    publishOrderCancel: (_, _params: { orderId: string; userId: string; status: 'CANCELLED' | 'REJECTED'; reason: Failure }) => {},
+    publishOrderCancel: (
+      _,
+      _params: { orderId: string; userId: string; status: 'CANCELLED' | 'REJECTED'; reason: Failure },
+    ) => {},
   },
   guards: {
     startDeadlinePassed: ({ context, event }) => event.now >= context.startDeadline,
     reservationDeadlinePassed: ({ context, event }) =>
       context.reservationDeadline !== null && event.now >= context.reservationDeadline,
-    paymentDeadlinePassed: ({ context, event }) => context.paymentDeadline !== null && event.now >= context.paymentDeadline,
+    paymentDeadlinePassed: ({ context, event }) =>
+      context.paymentDeadline !== null && event.now >= context.paymentDeadline,
     compensationRetryDue: ({ context, event }) =>
       context.compensationRetryAt !== null && event.now >= context.compensationRetryAt,
     pricedOk: ({ context }) => context.pricing?.ok === true,
@@ -181,7 +224,11 @@ export const orderMachine = setup({
         { type: 'record', params: { status: 'PAYING' } },
         {
           type: 'publishPaymentRequest',
-          params: ({ context }) => ({ orderId: context.orderId, userId: context.userId, amount: context.totalPrice ?? 0 }),
+          params: ({ context }) => ({
+            orderId: context.orderId,
+            userId: context.userId,
+            amount: context.totalPrice ?? 0,
+          }),
         },
       ],
       on: {
@@ -191,7 +238,12 @@ export const orderMachine = setup({
       },
     },
     COMPENSATING: {
-      entry: ['clearWaits', 'enterCompensating', { type: 'record', params: { status: 'COMPENSATING' } }, 'sendPendingUndos'],
+      entry: [
+        'clearWaits',
+        'enterCompensating',
+        { type: 'record', params: { status: 'COMPENSATING' } },
+        'sendPendingUndos',
+      ],
       always: { guard: 'everyUndoConfirmed', target: 'CANCELLED' },
       on: {
         STOCK_RELEASED: { actions: 'confirmStockUndo' },
@@ -206,17 +258,29 @@ export const orderMachine = setup({
         { type: 'record', params: { status: 'COMPLETED' } },
         {
           type: 'publishOrderCompleted',
-          params: ({ context }) => ({ orderId: context.orderId, userId: context.userId, totalPrice: context.totalPrice ?? 0 }),
+          params: ({ context }) => ({
+            orderId: context.orderId,
+            userId: context.userId,
+            totalPrice: context.totalPrice ?? 0,
+          }),
         },
       ],
     },
     REJECTED: {
       type: 'final',
-      entry: ['clearWaits', { type: 'record', params: { status: 'REJECTED' } }, { type: 'publishOrderCancel', params: ({ context }) => cancelBody(context, 'REJECTED') }],
+      entry: [
+        'clearWaits',
+        { type: 'record', params: { status: 'REJECTED' } },
+        { type: 'publishOrderCancel', params: ({ context }) => cancelBody(context, 'REJECTED') },
+      ],
     },
     CANCELLED: {
       type: 'final',
-      entry: ['clearWaits', { type: 'record', params: { status: 'CANCELLED' } }, { type: 'publishOrderCancel', params: ({ context }) => cancelBody(context, 'CANCELLED') }],
+      entry: [
+        'clearWaits',
+        { type: 'record', params: { status: 'CANCELLED' } },
+        { type: 'publishOrderCancel', params: ({ context }) => cancelBody(context, 'CANCELLED') },
+      ],
     },
   },
 });

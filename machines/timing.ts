@@ -30,7 +30,8 @@ export const stepDeadline = (now: number, order: Timed): number => now + order.s
 export const compensationOverdueAt = (enteredAt: number, order: Timed): number => enteredAt + order.stepTimeoutMs;
 
 /** When undos sent for the `sent`-th time (counting from 1) are sent again. */
-export const compensationRetryAt = (now: number, policy: BackoffPolicy, sent: number): number => now + backoffDelay(policy, sent);
+export const compensationRetryAt = (now: number, policy: BackoffPolicy, sent: number): number =>
+  now + backoffDelay(policy, sent);
 
 /** The reason a missed deadline gives. */
 export const timeoutMessage = (step: string, ms: number): string => `${step} did not answer within ${ms} ms`;

@@ -4,7 +4,13 @@
 // Usage: node scripts/bench-median.mjs runs.jsonl   |   ... | node scripts/bench-median.mjs
 import { readFileSync } from 'node:fs';
 
-const text = process.argv.length > 2 ? process.argv.slice(2).map((f) => readFileSync(f, 'utf8')).join('\n') : readFileSync(0, 'utf8');
+const text =
+  process.argv.length > 2
+    ? process.argv
+        .slice(2)
+        .map((f) => readFileSync(f, 'utf8'))
+        .join('\n')
+    : readFileSync(0, 'utf8');
 const reports = text
   .split('\n')
   .map((l) => l.trim())

@@ -23,7 +23,9 @@ const flag = (name, def) => {
 const top = Number(flag('--top', '10'));
 const by = flag('--by', 'function');
 if (!file || !Number.isInteger(top) || top < 1 || !['function', 'file', 'package'].includes(by)) {
-  process.stderr.write('usage: node scripts/cpuprofile-top.mjs FILE.cpuprofile [--top N] [--by function|file|package]\n');
+  process.stderr.write(
+    'usage: node scripts/cpuprofile-top.mjs FILE.cpuprofile [--top N] [--by function|file|package]\n',
+  );
   process.exit(2);
 }
 
@@ -163,8 +165,12 @@ for (const node of profile.nodes) {
 
 const wallMs = (profile.endTime - profile.startTime) / 1000;
 const sorted = [...rows.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-process.stdout.write(`${file}: ${(wallMs / 1000).toFixed(1)} s profiled, ${(totalUs / 1000).toFixed(0)} ms sampled; top ${top} by self time (${by})\n`);
+process.stdout.write(
+  `${file}: ${(wallMs / 1000).toFixed(1)} s profiled, ${(totalUs / 1000).toFixed(0)} ms sampled; top ${top} by self time (${by})\n`,
+);
 process.stdout.write(`${'self ms'.padStart(9)} ${'%'.padStart(6)}  ${by}\n`);
 for (const [key, us] of sorted) {
-  process.stdout.write(`${(us / 1000).toFixed(0).padStart(9)} ${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${key}\n`);
+  process.stdout.write(
+    `${(us / 1000).toFixed(0).padStart(9)} ${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${key}\n`,
+  );
 }

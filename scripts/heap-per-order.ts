@@ -17,7 +17,10 @@ import { startSystem } from '../src/system.ts';
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
 const N = Number(process.argv[2] ?? 1_000_000);
-const system = await startSystem({ config: { ...loadConfig({}), seedDemo: false }, roles: ['stock', 'order', 'payment'] });
+const system = await startSystem({
+  config: { ...loadConfig({}), seedDemo: false },
+  roles: ['stock', 'order', 'payment'],
+});
 const { store, broker } = system;
 await store.seed(
   Array.from({ length: 100 }, (_, i) => ({ productId: `p${i}`, stock: 1e12, price: 10 })),
@@ -41,9 +44,11 @@ async function run(n: number): Promise<void> {
         // Closed loop: each of the 256 lanes waits for its order to end before the next.
         open++;
         const ended = new Promise<void>((resolve) => {
-          void store.watch(id, (v) => {
-            if (v.status === 'COMPLETED' || v.status === 'CANCELLED' || v.status === 'REJECTED') resolve();
-          }).then((unwatch) => ended.then(unwatch));
+          void store
+            .watch(id, (v) => {
+              if (v.status === 'COMPLETED' || v.status === 'CANCELLED' || v.status === 'REJECTED') resolve();
+            })
+            .then((unwatch) => ended.then(unwatch));
         });
         await acceptOrder({ ...deps, newOrderId: () => id }, { userId: `u${k % 1000}`, items });
         await ended;

@@ -24,9 +24,11 @@ const run = randomUUID().slice(0, 6);
 
 async function pool(total: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < total) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
 }
 
 async function kafka(): Promise<Record<string, number>> {
@@ -83,12 +85,25 @@ async function kafka(): Promise<Record<string, number>> {
 
 async function redis(): Promise<{ reservePerSec: number }> {
   const keyPrefix = `limits${run}:`;
-  const store = await createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix, orderRetentionMs: 60_000 });
+  const store = await createRedisStore({
+    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    keyPrefix,
+    orderRetentionMs: 60_000,
+  });
   try {
-    await store.seed([{ productId: 'a', stock: 1e12, price: 1 }, { productId: 'b', stock: 1e12, price: 1 }], []);
+    await store.seed(
+      [
+        { productId: 'a', stock: 1e12, price: 1 },
+        { productId: 'b', stock: 1e12, price: 1 },
+      ],
+      [],
+    );
     const t0 = performance.now();
     await pool(reserves, 256, async (i) => {
-      await store.reserve(`r${i}`, [{ productId: 'a', quantity: 1 }, { productId: 'b', quantity: 2 }]);
+      await store.reserve(`r${i}`, [
+        { productId: 'a', quantity: 1 },
+        { productId: 'b', quantity: 2 },
+      ]);
     });
     return { reservePerSec: Math.round(reserves / ((performance.now() - t0) / 1000)) };
   } finally {

@@ -37,7 +37,14 @@ if (files.length === 0) {
 
 if (filters.length === 0) {
   run('type check (tsc --noEmit)', 'npx', ['tsc', '--noEmit', '-p', '.']);
-  run('layering (dependency-cruiser)', 'npx', ['depcruise', '--config', '.dependency-cruiser.cjs', 'machines', 'src', 'adapters']);
+  run('layering (dependency-cruiser)', 'npx', [
+    'depcruise',
+    '--config',
+    '.dependency-cruiser.cjs',
+    'machines',
+    'src',
+    'adapters',
+  ]);
 }
 process.stdout.write(`\n== running ${files.length} test files:\n${files.map((f) => `   ${f}`).join('\n')}\n`);
 run('tests (node:test)', process.execPath, ['--import', 'tsx', '--test', '--test-reporter', 'spec', ...files]);

@@ -115,7 +115,14 @@ export function parseFaults(name: string, raw: string): MemoryFaults {
     const [k, val] = part.split('=').map((s) => s.trim());
     const n = Number(val);
     if (k === 'seed' && val !== undefined && /^\d+$/.test(val)) faults.seed = n;
-    else if ((k === 'dup' || k === 'crash' || k === 'reorder' || k === 'pubfail') && val !== undefined && val !== '' && n >= 0 && n < 1) faults[k] = n;
+    else if (
+      (k === 'dup' || k === 'crash' || k === 'reorder' || k === 'pubfail') &&
+      val !== undefined &&
+      val !== '' &&
+      n >= 0 &&
+      n < 1
+    )
+      faults[k] = n;
     else fail(name, raw, 'comma-separated dup|crash|reorder|pubfail=<0..1> and seed=<int>');
   }
   return faults;
@@ -128,7 +135,8 @@ export function parseFaults(name: string, raw: string): MemoryFaults {
  * completion rate, is what usually binds, this is the backstop.
  */
 export const MEASURED_CAPACITY_PER_SEC = 700;
-export const defaultMaxInFlight = (stepTimeoutMs: number): number => Math.max(1, Math.round((MEASURED_CAPACITY_PER_SEC * stepTimeoutMs) / 1000));
+export const defaultMaxInFlight = (stepTimeoutMs: number): number =>
+  Math.max(1, Math.round((MEASURED_CAPACITY_PER_SEC * stepTimeoutMs) / 1000));
 
 const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -44,7 +44,12 @@ function banner(config: Config, roles: readonly Role[], url: string, api: boolea
  * The api listens on PORT; any other process on METRICS_PORT. Left unset, METRICS_PORT's
  * default may be taken by another role on the same host: then any free port, said aloud.
  */
-async function openPort(config: Config, api: boolean, starting: Parameters<typeof openDoor>[0]['app'], logger: Logger): Promise<Door> {
+async function openPort(
+  config: Config,
+  api: boolean,
+  starting: Parameters<typeof openDoor>[0]['app'],
+  logger: Logger,
+): Promise<Door> {
   const host = config.host;
   if (api) return openDoor({ port: config.port, host, variable: 'PORT', app: starting });
   try {
@@ -52,7 +57,10 @@ async function openPort(config: Config, api: boolean, starting: Parameters<typeo
   } catch (err) {
     if (!(err instanceof PortUnavailableError) || config.metricsPortSet) throw err;
     const door = await openDoor({ port: 0, host, variable: 'METRICS_PORT', app: starting });
-    logger.warn({ taken: config.metricsPort, port: door.port }, `METRICS_PORT is not set and ${config.metricsPort} is taken; serving /metrics and /healthz on ${door.port} instead`);
+    logger.warn(
+      { taken: config.metricsPort, port: door.port },
+      `METRICS_PORT is not set and ${config.metricsPort} is taken; serving /metrics and /healthz on ${door.port} instead`,
+    );
     return door;
   }
 }
@@ -66,7 +74,9 @@ async function main(): Promise<void> {
   const readiness = new Readiness();
   const door = await openPort(config, api, await buildStartingServer({ readiness, metrics }), logger);
   const mode = `roles=${roles.join(',')} broker=${config.broker} store=${config.store}`;
-  process.stdout.write(`  order saga is starting (${mode}) on ${door.url}  (/healthz answers 503 until its store and broker answer)\n`);
+  process.stdout.write(
+    `  order saga is starting (${mode}) on ${door.url}  (/healthz answers 503 until its store and broker answer)\n`,
+  );
 
   const abort = new AbortController();
   let starting: Promise<System> | null = null;
@@ -97,9 +107,14 @@ async function main(): Promise<void> {
     throw err;
   });
   if (!system || stopping) return;
-  await door.serve(system.api ?? (await buildOpsServer({ ...system, clock: systemClock, health: async () => ({ roles }) })));
+  await door.serve(
+    system.api ?? (await buildOpsServer({ ...system, clock: systemClock, health: async () => ({ roles }) })),
+  );
   process.stdout.write(`${banner(config, roles, door.url, api)}\n`);
-  logger.info({ roles, url: door.url, broker: config.broker, store: config.store }, api ? 'api listening' : 'metrics listening');
+  logger.info(
+    { roles, url: door.url, broker: config.broker, store: config.store },
+    api ? 'api listening' : 'metrics listening',
+  );
 }
 
 main().catch((err: unknown) => {

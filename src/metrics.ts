@@ -22,7 +22,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   let admission: AdmissionSource | null = null;
   return {
     registry,
-    ordersAccepted: new Counter({ name: 'orders_accepted_total', help: 'Orders accepted by POST /orders', registers: [registry] }),
+    ordersAccepted: new Counter({
+      name: 'orders_accepted_total',
+      help: 'Orders accepted by POST /orders',
+      registers: [registry],
+    }),
     ordersShed: new Counter({
       name: 'orders_shed_total',
       help: 'POST /orders refused with 503 OVERLOADED by admission control (nothing recorded)',
@@ -88,9 +92,21 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['topic'] as const,
       registers: [registry],
     }),
-    casConflicts: new Counter({ name: 'saga_cas_conflicts_total', help: 'Compare-and-set writes lost to another writer', registers: [registry] }),
-    deadlinesFired: new Counter({ name: 'saga_deadlines_fired_total', help: 'TIMEOUT events sent by the sweeper', registers: [registry] }),
-    outboxResent: new Counter({ name: 'saga_outbox_resent_total', help: 'Outboxes re-sent on a redelivered or no-op event', registers: [registry] }),
+    casConflicts: new Counter({
+      name: 'saga_cas_conflicts_total',
+      help: 'Compare-and-set writes lost to another writer',
+      registers: [registry],
+    }),
+    deadlinesFired: new Counter({
+      name: 'saga_deadlines_fired_total',
+      help: 'TIMEOUT events sent by the sweeper',
+      registers: [registry],
+    }),
+    outboxResent: new Counter({
+      name: 'saga_outbox_resent_total',
+      help: 'Outboxes re-sent on a redelivered or no-op event',
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests by route and status code',
@@ -109,7 +125,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     consumerLag: new Gauge({
       name: 'kafka_consumer_lag',
-      help: 'Messages between a consumer group\'s committed offset and the log end, per partition (when the broker reports it)',
+      help: "Messages between a consumer group's committed offset and the log end, per partition (when the broker reports it)",
       labelNames: ['group', 'topic', 'partition'] as const,
       registers: [registry],
       async collect() {

@@ -1,6 +1,11 @@
 /** Shapes shared by the HTTP API and the topic payloads, so the two can never disagree. */
 import { z } from 'zod';
-import { OrderStatuses, TerminalStatuses as FinalStates, type LineItem, type Status } from '../machines/order.machine.ts';
+import {
+  OrderStatuses,
+  TerminalStatuses as FinalStates,
+  type LineItem,
+  type Status,
+} from '../machines/order.machine.ts';
 import { ReasonCodes } from './errors.ts';
 
 export const MAX_AMOUNT = Number.MAX_SAFE_INTEGER; // 2^53-1: Lua numbers are doubles

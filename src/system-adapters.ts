@@ -20,13 +20,27 @@ export type Wait = <T>(service: Service, what: string, step: () => Promise<T>) =
  * (rule `faults-heal`, docs/architecture.md). Kafka and Redis are imported only when asked for, so the embedded
  * default never loads kafkajs or ioredis.
  */
-export async function createAdapters(config: Config, clock: Clock, backoff: BackoffProfile, logger: Logger, wait: Wait): Promise<{ broker: Broker; store: Store }> {
+export async function createAdapters(
+  config: Config,
+  clock: Clock,
+  backoff: BackoffProfile,
+  logger: Logger,
+  wait: Wait,
+): Promise<{ broker: Broker; store: Store }> {
   const store: Store =
     config.store === 'redis'
       ? await (async () => {
           const { createRedisStore } = await import('../adapters/store/redis.ts');
-          const options = { url: config.redisUrl, redlockUrls: config.redlockUrls, keyPrefix: config.keyPrefix, clock, orderRetentionMs: config.orderRetentionMs };
-          return wait('store', `the store (Redis at ${config.redisUrl.replace(/\/\/[^@/]*@/, '//')})`, () => createRedisStore(options));
+          const options = {
+            url: config.redisUrl,
+            redlockUrls: config.redlockUrls,
+            keyPrefix: config.keyPrefix,
+            clock,
+            orderRetentionMs: config.orderRetentionMs,
+          };
+          return wait('store', `the store (Redis at ${config.redisUrl.replace(/\/\/[^@/]*@/, '//')})`, () =>
+            createRedisStore(options),
+          );
         })()
       : createMemoryStore({ clock, orderRetentionMs: config.orderRetentionMs });
   try {
@@ -41,7 +55,9 @@ export async function createAdapters(config: Config, clock: Clock, backoff: Back
               redelivery: backoff.redelivery,
               logger: logger.child({ component: 'kafka' }),
             };
-            return wait('broker', `the broker (Kafka at ${config.kafkaBrokers.join(',')})`, () => createKafkaBroker(options));
+            return wait('broker', `the broker (Kafka at ${config.kafkaBrokers.join(',')})`, () =>
+              createKafkaBroker(options),
+            );
           })()
         : createMemoryBroker({
             partitions: config.kafkaPartitions,

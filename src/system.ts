@@ -120,14 +120,21 @@ async function startRoles(opts: RoleDeps): Promise<void> {
   const base = { store, broker, clock, metrics };
   const group = (name: string) => `${config.kafkaGroupPrefix}${name}`;
   // INSPECT=1 only: the import is dynamic so @statelyai/inspect costs nothing when off.
-  const inspector = (started.inspector = config.inspect && roles.has('order') ? await (await import('./viz/inspect.ts')).createSagaInspector({ logger }) : undefined);
+  const inspector = (started.inspector =
+    config.inspect && roles.has('order')
+      ? await (await import('./viz/inspect.ts')).createSagaInspector({ logger })
+      : undefined);
   // Consumers join before the api accepts anything, so no order.start is published to a
   // topic nobody listens to yet.
   if (roles.has('stock')) {
-    subscriptions.push(await startStockWorker({ ...base, logger: logger.child({ role: 'stock' }), group: group(Groups.stock) }));
+    subscriptions.push(
+      await startStockWorker({ ...base, logger: logger.child({ role: 'stock' }), group: group(Groups.stock) }),
+    );
   }
   if (roles.has('payment')) {
-    subscriptions.push(await startPaymentWorker({ ...base, logger: logger.child({ role: 'payment' }), group: group(Groups.payment) }));
+    subscriptions.push(
+      await startPaymentWorker({ ...base, logger: logger.child({ role: 'payment' }), group: group(Groups.payment) }),
+    );
   }
   if (roles.has('order')) {
     // MEMORY_FAULTS is for the embedded adapters only (docs/api.md).
@@ -143,7 +150,8 @@ async function startRoles(opts: RoleDeps): Promise<void> {
       autoSweep: opts.autoSweep ?? true,
       workerGroups: { stock: group(Groups.stock), payment: group(Groups.payment) },
       // Kafka commits trail handling by up to a commit interval; the memory broker's do not.
-      businessClock: config.broker === 'kafka' ? { graceMs: 2_000, probeEveryMs: 1_000 } : { graceMs: 0, probeEveryMs: 0 },
+      businessClock:
+        config.broker === 'kafka' ? { graceMs: 2_000, probeEveryMs: 1_000 } : { graceMs: 0, probeEveryMs: 0 },
       ...(faultRng && crash > 0 ? { crashAfterSnapshot: () => faultRng.chance(crash) } : {}),
       ...(opts.crashAfterSnapshot ? { crashAfterSnapshot: opts.crashAfterSnapshot } : {}),
       ...(inspector ? { inspector } : {}),
@@ -167,7 +175,11 @@ async function startRoles(opts: RoleDeps): Promise<void> {
     : null;
 }
 
-function closer(started: Started, subscriptions: Subscription[], owned: { broker: Broker; store: Store } | null): () => Promise<void> {
+function closer(
+  started: Started,
+  subscriptions: Subscription[],
+  owned: { broker: Broker; store: Store } | null,
+): () => Promise<void> {
   return async () => {
     await started.api?.close();
     await started.order?.close();

@@ -14,8 +14,17 @@ const v = z.literal(SCHEMA_VERSION);
  * (an undo came first: a tombstone). The store port's outcome types are inferred from these.
  */
 type RefusalCode = FailureCode | 'CANCELLED';
-export const StockRefusalCodes = ['OUT_OF_STOCK', 'UNKNOWN_PRODUCT', 'CANCELLED'] as const satisfies readonly RefusalCode[];
-export const PaymentRefusalCodes = ['UNKNOWN_USER', 'INSUFFICIENT_BALANCE', 'LIMIT_EXCEEDED', 'CANCELLED'] as const satisfies readonly RefusalCode[];
+export const StockRefusalCodes = [
+  'OUT_OF_STOCK',
+  'UNKNOWN_PRODUCT',
+  'CANCELLED',
+] as const satisfies readonly RefusalCode[];
+export const PaymentRefusalCodes = [
+  'UNKNOWN_USER',
+  'INSUFFICIENT_BALANCE',
+  'LIMIT_EXCEEDED',
+  'CANCELLED',
+] as const satisfies readonly RefusalCode[];
 const StockRefusalCode = z.enum(StockRefusalCodes);
 const PaymentRefusalCode = z.enum(PaymentRefusalCodes);
 
@@ -97,7 +106,11 @@ export interface OutMessage<T extends TopicName = TopicName> {
 }
 
 /** Builds a message keyed by orderId with the current schema version. */
-export function message<T extends TopicName>(topic: T, body: Body<T> & { orderId: string }, headers?: Record<string, string>): OutMessage<T> {
+export function message<T extends TopicName>(
+  topic: T,
+  body: Body<T> & { orderId: string },
+  headers?: Record<string, string>,
+): OutMessage<T> {
   const value = { v: SCHEMA_VERSION, ...body } as Payload<T>;
   return headers ? { topic, key: body.orderId, value, headers } : { topic, key: body.orderId, value };
 }

@@ -54,7 +54,8 @@ export async function waitFor<T>(what: string, attempt: () => Promise<T>, opts: 
     if (signal?.aborted) throw abortReason(signal);
     try {
       const value = await attempt();
-      if (n > 1) logger.info({ waitingFor: what, attempts: n, waitedMs: clock.now() - since }, `${what} answered; going on`);
+      if (n > 1)
+        logger.info({ waitingFor: what, attempts: n, waitedMs: clock.now() - since }, `${what} answered; going on`);
       return value;
     } catch (err) {
       if (!worthWaiting(err)) throw err;
@@ -62,7 +63,10 @@ export async function waitFor<T>(what: string, attempt: () => Promise<T>, opts: 
       const now = clock.now();
       if (now - lastLine >= logEveryMs) {
         lastLine = now;
-        logger.warn({ waitingFor: what, attempt: n, waitedMs: now - since, retryInMs, code: err.code }, `waiting for ${what}: ${err.message}`);
+        logger.warn(
+          { waitingFor: what, attempt: n, waitedMs: now - since, retryInMs, code: err.code },
+          `waiting for ${what}: ${err.message}`,
+        );
       }
       await sleep(retryInMs, signal);
     }

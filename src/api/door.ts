@@ -30,7 +30,11 @@ export interface Door {
   close(): Promise<void>;
 }
 
-const reasons: Record<string, string> = { EADDRINUSE: 'is already in use', EACCES: 'may not be bound by this user', EADDRNOTAVAIL: 'is not an address of this machine' };
+const reasons: Record<string, string> = {
+  EADDRINUSE: 'is already in use',
+  EACCES: 'may not be bound by this user',
+  EADDRNOTAVAIL: 'is not an address of this machine',
+};
 
 function listen(server: Server, port: number, host: string, variable: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -46,10 +50,17 @@ function listen(server: Server, port: number, host: string, variable: string): P
   });
 }
 
-export async function openDoor(opts: { port: number; host: string; variable: string; app: FastifyInstance }): Promise<Door> {
+export async function openDoor(opts: {
+  port: number;
+  host: string;
+  variable: string;
+  app: FastifyInstance;
+}): Promise<Door> {
   let current = opts.app;
   await current.ready();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => void current.server.emit('request', req, res));
+  const server = createServer(
+    (req: IncomingMessage, res: ServerResponse) => void current.server.emit('request', req, res),
+  );
   await listen(server, opts.port, opts.host, opts.variable);
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;

@@ -44,7 +44,10 @@ const requestErrors: Record<string, ErrorBody> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { error: 'invalid JSON', details: ['body: is not valid JSON'] },
   FST_ERR_CTP_EMPTY_JSON_BODY: { error: 'invalid JSON', details: ['body: is empty'] },
   FST_ERR_CTP_BODY_TOO_LARGE: { error: 'body too large', details: ['body: must be at most 65536 bytes'] },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { error: 'unsupported media type', details: ['content-type: must be application/json'] },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    error: 'unsupported media type',
+    details: ['content-type: must be application/json'],
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { error: 'invalid content length' },
 };
 

@@ -35,14 +35,23 @@ async function answers(ping: () => Promise<unknown>, timeoutMs: number): Promise
   }
 }
 
-export function cachedHealthCheck(deps: { store: Store; broker: Broker; clock: Clock; ttlMs?: number; pingTimeoutMs?: number }): HealthCheck {
+export function cachedHealthCheck(deps: {
+  store: Store;
+  broker: Broker;
+  clock: Clock;
+  ttlMs?: number;
+  pingTimeoutMs?: number;
+}): HealthCheck {
   const ttlMs = deps.ttlMs ?? HEALTH_TTL_MS;
   const pingTimeoutMs = deps.pingTimeoutMs ?? PING_TIMEOUT_MS;
   let last: { at: number; health: Health } | null = null;
   let probing: Promise<Health> | null = null;
 
   const probe = async (): Promise<Health> => {
-    const [store, broker] = await Promise.all([answers(() => deps.store.ping(), pingTimeoutMs), answers(() => deps.broker.ping(), pingTimeoutMs)]);
+    const [store, broker] = await Promise.all([
+      answers(() => deps.store.ping(), pingTimeoutMs),
+      answers(() => deps.broker.ping(), pingTimeoutMs),
+    ]);
     const unreachable: Service[] = [];
     if (!broker) unreachable.push('broker');
     if (!store) unreachable.push('store');

@@ -11,8 +11,12 @@ export async function buildStartingServer(deps: { readiness: Readiness; metrics:
   const app = Fastify({ logger: false });
   const waitingFor = (): string[] => deps.readiness.waitingFor();
 
-  app.get('/healthz', async (_request, reply) => reply.code(503).send({ status: 'starting', waitingFor: waitingFor() }));
-  app.get('/metrics', async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()));
+  app.get('/healthz', async (_request, reply) =>
+    reply.code(503).send({ status: 'starting', waitingFor: waitingFor() }),
+  );
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
   app.setNotFoundHandler(async (_request, reply) => {
     const what = waitingFor();
     const error = what.length > 0 ? `starting: waiting for ${what.join(' and ')}` : 'starting';

@@ -41,7 +41,12 @@ export function issueDetails(issues: readonly z.core.$ZodIssue[], root = 'body')
 }
 
 /** Parses or throws a 400 `{"error": message, "details": [...]}`. */
-export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, message: string, root?: string): z.output<S> {
+export function parseOr400<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  message: string,
+  root?: string,
+): z.output<S> {
   const result = schema.safeParse(value, { error: plainMessage });
   if (result.success) return result.data;
   throw badRequest(message, issueDetails(result.error.issues, root));

@@ -53,7 +53,12 @@ const MIN_WINDOW = 20;
  * from the orders in flight when it hit on) is within normal; 0 when it never left
  * normal; null when it never came back before the run ended.
  */
-export function recoverySec(orders: readonly TracedOrder[], hitAt: number, healedAt: number, normalP99: number): number | null {
+export function recoverySec(
+  orders: readonly TracedOrder[],
+  hitAt: number,
+  healedAt: number,
+  normalP99: number,
+): number | null {
   const limit = Math.max(2 * normalP99, normalP99 + NORMAL_SLACK_MS);
   const seconds = new Map<number, number[]>();
   for (const o of orders) {

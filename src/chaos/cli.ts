@@ -56,7 +56,8 @@ async function main(): Promise<number> {
     }
     if (runs.some((r) => r.startsWith('redlock'))) {
       services.redlock = [];
-      for (let i = 0; i < 3; i++) services.redlock.push(new LocalRedis(await freePort(), join(opts.dir, `redlock-${opts.seed}-${i}`), false));
+      for (let i = 0; i < 3; i++)
+        services.redlock.push(new LocalRedis(await freePort(), join(opts.dir, `redlock-${opts.seed}-${i}`), false));
       owned.push(...services.redlock);
       for (const m of services.redlock) await m.start();
     }
@@ -77,7 +78,9 @@ async function main(): Promise<number> {
   }
   process.stdout.write(`${formatTable(results)}\n`);
   const ok = results.every((r) => r.ok);
-  process.stdout.write(`${JSON.stringify({ seed: opts.seed, rate: opts.rate, orders: opts.orders, stepTimeoutMs: opts.stepTimeoutMs, ok, runs: results })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seed: opts.seed, rate: opts.rate, orders: opts.orders, stepTimeoutMs: opts.stepTimeoutMs, ok, runs: results })}\n`,
+  );
   return ok ? 0 : 1;
 }
 

@@ -68,7 +68,8 @@ export class Cluster {
     const workers = new Map<(typeof WorkerRoles)[number], RoleProcess[]>();
     for (const role of WorkerRoles) {
       const copies: RoleProcess[] = [];
-      for (let i = 1; i <= spec.copies; i++) copies.push(await RoleProcess.create(role, `${role}-${i}`, env, spec.logDir));
+      for (let i = 1; i <= spec.copies; i++)
+        copies.push(await RoleProcess.create(role, `${role}-${i}`, env, spec.logDir));
       workers.set(role, copies);
     }
     return new Cluster(await RoleProcess.create('api', 'api', env, spec.logDir), workers, env, spec.logDir);

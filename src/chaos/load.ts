@@ -31,7 +31,9 @@ export function startLoad(args: string[], env: NodeJS.ProcessEnv, logFile: strin
     try {
       return JSON.parse(line) as Report;
     } catch {
-      throw new Error(`the load generator printed no report (exit ${child.exitCode}): ${err.trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(
+        `the load generator printed no report (exit ${child.exitCode}): ${err.trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
   });
   return { report };

@@ -61,11 +61,15 @@ Exit code: 0 when every run meets its goals, 1 otherwise, 2 for bad options.
 
 const int = (name: string, raw: string | undefined, min: number, max: number): number => {
   const n = Number(raw);
-  if (raw === undefined || !/^\d+$/.test(raw) || n < min || n > max) throw new UsageError(`${name} ${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+  if (raw === undefined || !/^\d+$/.test(raw) || n < min || n > max)
+    throw new UsageError(`${name} ${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
   return n;
 };
 
-export function parseChaosArgs(argv: readonly string[], env: Record<string, string | undefined> = process.env): { help: true } | { help: false; options: ChaosOptions } {
+export function parseChaosArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined> = process.env,
+): { help: true } | { help: false; options: ChaosOptions } {
   const given = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -73,7 +77,11 @@ export function parseChaosArgs(argv: readonly string[], env: Record<string, stri
     const eq = arg.indexOf('=');
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (['--quick', '--quiet', '--help', '-h'].includes(name)) flags.add(name);
-    else if (['--fault', '--rate', '--orders', '--seed', '--partitions', '--step-timeout', '--kafka-port', '--dir'].includes(name)) {
+    else if (
+      ['--fault', '--rate', '--orders', '--seed', '--partitions', '--step-timeout', '--kafka-port', '--dir'].includes(
+        name,
+      )
+    ) {
       const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined || value === '') throw new UsageError(`${name} needs a value (see --help)`);
       given.set(name, value);
@@ -96,7 +104,9 @@ export function parseChaosArgs(argv: readonly string[], env: Record<string, stri
       orders: given.has('--orders') ? int('--orders', given.get('--orders'), 10, 10_000_000) : quick ? 1500 : 8000,
       seed: given.has('--seed') ? int('--seed', given.get('--seed'), 0, 2 ** 32 - 1) : randomInt(2 ** 31),
       partitions: given.has('--partitions') ? int('--partitions', given.get('--partitions'), 1, 1000) : 6,
-      stepTimeoutMs: given.has('--step-timeout') ? int('--step-timeout', given.get('--step-timeout'), 1000, 600_000) : 30_000,
+      stepTimeoutMs: given.has('--step-timeout')
+        ? int('--step-timeout', given.get('--step-timeout'), 1000, 600_000)
+        : 30_000,
       kafkaPort: given.has('--kafka-port') ? int('--kafka-port', given.get('--kafka-port'), 1024, 65000) : 19092,
       dir: given.get('--dir') ?? `${env.TMPDIR ?? '/tmp'}/order-saga-chaos`,
       quick,

@@ -75,7 +75,8 @@ export class RoleProcess {
     });
     const until = Date.now() + timeoutMs;
     while (!(await healthy(this.port))) {
-      if (this.child !== child) throw new Error(`${this.name} exited during start-up (see ${this.logDir}/${this.name}.${this.starts}.log)`);
+      if (this.child !== child)
+        throw new Error(`${this.name} exited during start-up (see ${this.logDir}/${this.name}.${this.starts}.log)`);
       if (Date.now() > until) throw new Error(`${this.name} not healthy within ${timeoutMs} ms`);
       await delay(100);
     }

@@ -13,7 +13,18 @@ import { acceptedSoFar, startLoad } from './load.ts';
 import type { ChaosOptions } from './options.ts';
 import type { LocalKafka, LocalRedis } from './services.ts';
 
-export type RunName = 'none' | 'term' | 'term-recreate' | 'kill' | 'kill+copy' | 'kafka' | 'redis' | 'redlock-1' | 'redlock-2' | 'api' | 'overload';
+export type RunName =
+  | 'none'
+  | 'term'
+  | 'term-recreate'
+  | 'kill'
+  | 'kill+copy'
+  | 'kafka'
+  | 'redis'
+  | 'redlock-1'
+  | 'redlock-2'
+  | 'api'
+  | 'overload';
 
 export interface RunResult {
   fault: RunName;
@@ -72,12 +83,45 @@ const plans: Record<RunName, Plan> = {
   overload: { fault: null, copies: 1, redis: 'shared', redlock: false },
 };
 
-function loadArgs(opts: ChaosOptions, url: string, trace: string, rate: number, orders: number, seed: number): string[] {
+function loadArgs(
+  opts: ChaosOptions,
+  url: string,
+  trace: string,
+  rate: number,
+  orders: number,
+  seed: number,
+): string[] {
   // A short unmeasured warm-up: the first seconds of cold JITs and pools are not the run's normal.
-  return ['--target', url, '--warmup', String(WARMUP), '--rate', String(rate), '--orders', String(orders), '--seed', String(seed), '--skew', 'zipf', '--poor-users', '0.05', '--deadline', String(Math.ceil((opts.stepTimeoutMs * 3) / 1000)), '--trace', trace];
+  return [
+    '--target',
+    url,
+    '--warmup',
+    String(WARMUP),
+    '--rate',
+    String(rate),
+    '--orders',
+    String(orders),
+    '--seed',
+    String(seed),
+    '--skew',
+    'zipf',
+    '--poor-users',
+    '0.05',
+    '--deadline',
+    String(Math.ceil((opts.stepTimeoutMs * 3) / 1000)),
+    '--trace',
+    trace,
+  ];
 }
 
-export async function runScenario(name: RunName, opts: ChaosOptions, services: Services, index: number, log: (line: string) => void, baselineP99: number | null): Promise<RunResult> {
+export async function runScenario(
+  name: RunName,
+  opts: ChaosOptions,
+  services: Services,
+  index: number,
+  log: (line: string) => void,
+  baselineP99: number | null,
+): Promise<RunResult> {
   const plan = plans[name];
   const prefix = `chaos${opts.seed}r${index}${name.replace(/[^a-z0-9]/g, '')}`;
   const dir = join(opts.dir, prefix);
@@ -100,7 +144,20 @@ export async function runScenario(name: RunName, opts: ChaosOptions, services: S
     let orders = opts.orders;
     let capacity: number | undefined;
     if (name === 'overload') {
-      const measure = startLoad(['--target', cluster.api.url, '--concurrency', '256', '--orders', String(opts.quick ? 1000 : 6000), '--seed', String(opts.seed + 7)], env, join(dir, 'capacity.log'));
+      const measure = startLoad(
+        [
+          '--target',
+          cluster.api.url,
+          '--concurrency',
+          '256',
+          '--orders',
+          String(opts.quick ? 1000 : 6000),
+          '--seed',
+          String(opts.seed + 7),
+        ],
+        env,
+        join(dir, 'capacity.log'),
+      );
       capacity = (await measure.report).ordersPerSec;
       rate = Math.max(1, Math.round(capacity * 3));
       orders = rate * (opts.quick ? 10 : 20);
@@ -112,7 +169,14 @@ export async function runScenario(name: RunName, opts: ChaosOptions, services: S
     if (plan.fault) {
       const hitAfter = WARMUP + Math.ceil(orders * HIT_AT_FRACTION);
       while (((await acceptedSoFar(cluster.api.url)) ?? 0) < hitAfter) await delay(100);
-      times = await plan.fault({ cluster, kafka: services.kafka, ...(services.ownRedis ? { redis: services.ownRedis } : {}), ...(services.redlock ? { redlock: services.redlock } : {}), quick: opts.quick, log: (l) => log(`${name}: ${l}`) });
+      times = await plan.fault({
+        cluster,
+        kafka: services.kafka,
+        ...(services.ownRedis ? { redis: services.ownRedis } : {}),
+        ...(services.redlock ? { redlock: services.redlock } : {}),
+        quick: opts.quick,
+        log: (l) => log(`${name}: ${l}`),
+      });
       log(`${name}: healed after ${((times.healedAt - times.hitAt) / 1000).toFixed(1)} s`);
     }
     const report = await load.report;
@@ -122,8 +186,18 @@ export async function runScenario(name: RunName, opts: ChaosOptions, services: S
   }
 }
 
-function judge(name: RunName, report: Report & { shed?: number }, tracePath: string, times: faults.FaultTimes | null, rate: number, opts: ChaosOptions, baselineP99: number | null, capacity?: number): RunResult {
-  const traced = report.firstPostEpochMs === undefined ? [] : parseTrace(readFileSync(tracePath, 'utf8'), report.firstPostEpochMs);
+function judge(
+  name: RunName,
+  report: Report & { shed?: number },
+  tracePath: string,
+  times: faults.FaultTimes | null,
+  rate: number,
+  opts: ChaosOptions,
+  baselineP99: number | null,
+  capacity?: number,
+): RunResult {
+  const traced =
+    report.firstPostEpochMs === undefined ? [] : parseTrace(readFileSync(tracePath, 'utf8'), report.firstPostEpochMs);
   const normal = times ? p99Before(traced, times.hitAt) : null;
   const timeouts = report.reasons.TIMEOUT ?? 0;
   const shed = report.shed ?? 0;
@@ -157,11 +231,18 @@ function judge(name: RunName, report: Report & { shed?: number }, tracePath: str
   if (name === 'term') {
     goal(timeouts === 0, `${timeouts} CANCELLED for TIMEOUT (goal 0)`);
     const ref = baselineP99 ?? normal;
-    if (ref !== null) goal(result.p99Ms <= 2 * Math.max(ref, 50), `p99 ${result.p99Ms} ms over 2x the run without a fault (${Math.round(ref)} ms)`);
+    if (ref !== null)
+      goal(
+        result.p99Ms <= 2 * Math.max(ref, 50),
+        `p99 ${result.p99Ms} ms over 2x the run without a fault (${Math.round(ref)} ms)`,
+      );
   }
   if (['kill', 'kill+copy', 'kafka', 'redis', 'redlock-1'].includes(name)) {
     goal(timeouts <= accepted * 0.01, `${timeouts} CANCELLED for TIMEOUT (goal <= 1% of ${accepted})`);
-    goal(result.recoverySec !== null && result.recoverySec <= 15, `p99 back to normal ${result.recoverySec === null ? 'never' : `${result.recoverySec} s`} after healing (goal <= 15 s)`);
+    goal(
+      result.recoverySec !== null && result.recoverySec <= 15,
+      `p99 back to normal ${result.recoverySec === null ? 'never' : `${result.recoverySec} s`} after healing (goal <= 15 s)`,
+    );
   }
   if (name === 'overload' && capacity !== undefined) {
     goal(shed > 0, 'nothing shed at 3x capacity');

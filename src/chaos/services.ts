@@ -40,7 +40,10 @@ export class LocalKafka {
   }
   private run(cmd: 'start' | 'stop' | 'reset'): void {
     const res = spawnSync('bash', [join(root, 'scripts/kafka-local.sh'), cmd], { env: this.env, encoding: 'utf8' });
-    if (res.status !== 0) throw new Error(`kafka-local.sh ${cmd} on port ${this.port} failed: ${(res.stderr || res.stdout).trim().split('\n').pop()}`);
+    if (res.status !== 0)
+      throw new Error(
+        `kafka-local.sh ${cmd} on port ${this.port} failed: ${(res.stderr || res.stdout).trim().split('\n').pop()}`,
+      );
   }
   /** Starts it (keeping its data, as a restarted broker does) and waits until it serves. */
   start(): void {
@@ -70,9 +73,13 @@ export class LocalRedis {
   }
   async start(): Promise<void> {
     const persistence = this.aof ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, ...persistence], {
-      stdio: 'ignore',
-    });
+    this.child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--dir', this.dir, ...persistence],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitForPort(this.port, 10_000, `redis-server on ${this.port}`);
   }
   /** SIGKILL: no shutdown, no final fsync; what AOF (always) kept is what survives. */

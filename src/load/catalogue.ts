@@ -44,7 +44,12 @@ export function runPrefix(): string {
 export const productId = (prefix: string, index: number): string => `${prefix}p${index}`;
 export const userId = (prefix: string, index: number): string => `${prefix}u${index}`;
 
-export function planCatalogue(shape: CatalogueShape, orders: readonly PlannedOrder[], rng: Rng, prefix: string): Catalogue {
+export function planCatalogue(
+  shape: CatalogueShape,
+  orders: readonly PlannedOrder[],
+  rng: Rng,
+  prefix: string,
+): Catalogue {
   const prices = Array.from({ length: shape.products }, () => MIN_PRICE + rng.int(MAX_PRICE - MIN_PRICE + 1));
   const demand = new Array<number>(shape.products).fill(0);
   const spend = new Array<number>(shape.users).fill(0);

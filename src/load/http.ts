@@ -10,7 +10,16 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { backoffDelay, type BackoffPolicy } from '../retry.ts';
-import { mapLimit, TerminalStatuses, type Driver, type OrderRequest, type Placed, type Shed, type Terminal, type TerminalStatus } from './driver.ts';
+import {
+  mapLimit,
+  TerminalStatuses,
+  type Driver,
+  type OrderRequest,
+  type Placed,
+  type Shed,
+  type Terminal,
+  type TerminalStatus,
+} from './driver.ts';
 
 export interface HttpDriverOptions {
   target: string;
@@ -55,14 +64,22 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
     warned.add(kind);
     (opts.warn ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   };
-  const pool = (connections: number | null) => new Pool(target, { connections, keepAliveTimeout: 60_000, headersTimeout: LONG_POLL_MS + 30_000 });
+  const pool = (connections: number | null) =>
+    new Pool(target, { connections, keepAliveTimeout: 60_000, headersTimeout: LONG_POLL_MS + 30_000 });
   const posts = pool(opts.connections);
   const polls = pool(opts.connections);
   /** Aborted by abandon(); replaced then, so orders placed later are followed again. */
   let stop = new AbortController();
   setMaxListeners(0, stop.signal);
 
-  async function call(p: Pool, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Reply> {
+  async function call(
+    p: Pool,
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<Reply> {
     const res = await p.request({
       method,
       path,
@@ -83,7 +100,12 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
   async function admin(path: string, body: unknown): Promise<void> {
     const res = await call(posts, 'PUT', `/admin${path}`, body, { authorization: `Bearer ${adminToken}` });
     if (res.status === 200) return;
-    const hint = res.status === 401 ? ' (ADMIN_TOKEN does not match the server)' : res.status === 403 ? ' (the server has no ADMIN_TOKEN set)' : '';
+    const hint =
+      res.status === 401
+        ? ' (ADMIN_TOKEN does not match the server)'
+        : res.status === 403
+          ? ' (the server has no ADMIN_TOKEN set)'
+          : '';
     throw new Error(`PUT /admin${path} answered ${res.status}${hint}: ${JSON.stringify(res.body)}`);
   }
 
@@ -96,15 +118,26 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
       try {
         res = await call(posts, 'POST', '/orders', body, headers);
       } catch (err) {
-        if (performance.now() >= giveUpAt) throw new Error(`POST /orders failed ${attempt} times over ${POST_RETRY_MS / 1000} s: ${(err as Error).message}`, { cause: err });
-        warnOnce('post-error', `load: POST /orders failed (${(err as Error).message}); retrying with the same Idempotency-Key`);
+        if (performance.now() >= giveUpAt)
+          throw new Error(
+            `POST /orders failed ${attempt} times over ${POST_RETRY_MS / 1000} s: ${(err as Error).message}`,
+            { cause: err },
+          );
+        warnOnce(
+          'post-error',
+          `load: POST /orders failed (${(err as Error).message}); retrying with the same Idempotency-Key`,
+        );
         await delay(retryDelay(attempt));
         continue;
       }
       if (res.status === 202 && typeof res.body?.orderId === 'string') return res.body.orderId as string;
-      if (res.status === 503 && res.body?.code === 'OVERLOADED') return { shed: true, retryAfterMs: retryAfterMs(res.headers['retry-after']) };
+      if (res.status === 503 && res.body?.code === 'OVERLOADED')
+        return { shed: true, retryAfterMs: retryAfterMs(res.headers['retry-after']) };
       if ((res.status === 503 || res.status === 429) && performance.now() < giveUpAt) {
-        warnOnce(`post-${res.status}`, `load: POST /orders answered ${res.status}; retrying with the same Idempotency-Key`);
+        warnOnce(
+          `post-${res.status}`,
+          `load: POST /orders answered ${res.status}; retrying with the same Idempotency-Key`,
+        );
         await delay(retryDelay(attempt));
         continue;
       }
@@ -114,7 +147,7 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
 
   async function follow(orderId: string): Promise<Terminal | null> {
     const { signal } = stop;
-    for (let failures = 0; !signal.aborted; ) {
+    for (let failures = 0; !signal.aborted;) {
       try {
         const res = await call(polls, 'GET', `/orders/${orderId}?wait=${LONG_POLL_MS}`, undefined, {}, signal);
         if (res.status === 200 && TerminalStatuses.has(res.body?.status)) {
@@ -143,7 +176,8 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
   async function read(path: string, field: string): Promise<number | null> {
     const res = await call(posts, 'GET', path);
     if (res.status === 404) return null;
-    if (res.status !== 200 || typeof res.body?.[field] !== 'number') throw new Error(`GET ${path} answered ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200 || typeof res.body?.[field] !== 'number')
+      throw new Error(`GET ${path} answered ${res.status} ${JSON.stringify(res.body)}`);
     return res.body[field] as number;
   }
 
@@ -164,7 +198,9 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
       };
     },
     async seed(catalogue) {
-      await mapLimit(catalogue.products, SEED_PARALLEL, (p) => admin(`/products/${p.productId}`, { stock: p.stock, price: p.price }));
+      await mapLimit(catalogue.products, SEED_PARALLEL, (p) =>
+        admin(`/products/${p.productId}`, { stock: p.stock, price: p.price }),
+      );
       await mapLimit(catalogue.users, SEED_PARALLEL, (u) => admin(`/users/${u.userId}`, { balance: u.balance }));
     },
     async place(order): Promise<Placed | Shed> {

@@ -14,7 +14,15 @@ import { admissionPolicy } from '../saga/admission.ts';
 import { createAdmissionGate } from '../saga/admission-gate.ts';
 import { isTerminal, type OrderView } from '../schemas.ts';
 import { startSystem } from '../system.ts';
-import { mapLimit, type Driver, type OrderRequest, type Placed, type Shed, type Terminal, type TerminalStatus } from './driver.ts';
+import {
+  mapLimit,
+  type Driver,
+  type OrderRequest,
+  type Placed,
+  type Shed,
+  type Terminal,
+  type TerminalStatus,
+} from './driver.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -68,7 +76,10 @@ export async function createInProcessDriver(env: Env = process.env): Promise<Dri
       if (isTerminal(view.status)) finish(terminalOf(view));
     });
     pending.set(orderId, finish);
-    const outcome = await acceptOrder({ ...base, newOrderId: () => orderId }, { userId: order.userId, items: order.items });
+    const outcome = await acceptOrder(
+      { ...base, newOrderId: () => orderId },
+      { userId: order.userId, items: order.items },
+    );
     if (outcome.kind === 'overloaded') {
       finish(null);
       return { shed: true, retryAfterMs: outcome.retryAfterSec * 1000 };

@@ -27,7 +27,11 @@ const SHOWN = 3;
  * (`lost`: a debit of a completed order vanished) or below it (`doubled`: something was
  * taken twice, or an undo never landed). Unknown counters count as neither.
  */
-export function counterDrift(catalogue: Catalogue, completed: readonly CompletedOrder[], final: FinalState): { lost: number; doubled: number } {
+export function counterDrift(
+  catalogue: Catalogue,
+  completed: readonly CompletedOrder[],
+  final: FinalState,
+): { lost: number; doubled: number } {
   const taken = new Map<string, number>();
   const spent = new Map<string, number>();
   for (const order of completed) {
@@ -45,7 +49,12 @@ export function counterDrift(catalogue: Catalogue, completed: readonly Completed
   return drift;
 }
 
-export function checkInvariants(catalogue: Catalogue, completed: readonly CompletedOrder[], final: FinalState, stuck: number): string {
+export function checkInvariants(
+  catalogue: Catalogue,
+  completed: readonly CompletedOrder[],
+  final: FinalState,
+  stuck: number,
+): string {
   const price = new Map(catalogue.products.map((p) => [p.productId, p.price]));
   const taken = new Map<string, number>();
   const spent = new Map<string, number>();
@@ -58,7 +67,8 @@ export function checkInvariants(catalogue: Catalogue, completed: readonly Comple
       taken.set(item.productId, (taken.get(item.productId) ?? 0) + item.quantity);
       expected += item.quantity * (price.get(item.productId) ?? Number.NaN);
     }
-    if (order.totalPrice !== expected) breaks.push(`order ${order.orderId}: totalPrice ${order.totalPrice} but its items cost ${expected}`);
+    if (order.totalPrice !== expected)
+      breaks.push(`order ${order.orderId}: totalPrice ${order.totalPrice} but its items cost ${expected}`);
     spent.set(order.userId, (spent.get(order.userId) ?? 0) + (order.totalPrice ?? expected));
   }
 
@@ -67,14 +77,20 @@ export function checkInvariants(catalogue: Catalogue, completed: readonly Comple
     const expected = p.stock - (taken.get(p.productId) ?? 0);
     if (actual === null || actual === undefined) breaks.push(`product ${p.productId}: not found`);
     else if (actual < 0) breaks.push(`product ${p.productId}: stock ${actual} below zero`);
-    else if (actual !== expected) breaks.push(`product ${p.productId}: stock ${actual}, expected ${expected} (seeded ${p.stock} - ${p.stock - expected} completed)`);
+    else if (actual !== expected)
+      breaks.push(
+        `product ${p.productId}: stock ${actual}, expected ${expected} (seeded ${p.stock} - ${p.stock - expected} completed)`,
+      );
   });
   catalogue.users.forEach((u, i) => {
     const actual = final.balances[i];
     const expected = u.balance - (spent.get(u.userId) ?? 0);
     if (actual === null || actual === undefined) breaks.push(`user ${u.userId}: not found`);
     else if (actual < 0) breaks.push(`user ${u.userId}: balance ${actual} below zero`);
-    else if (actual !== expected) breaks.push(`user ${u.userId}: balance ${actual}, expected ${expected} (seeded ${u.balance} - ${u.balance - expected} completed)`);
+    else if (actual !== expected)
+      breaks.push(
+        `user ${u.userId}: balance ${actual}, expected ${expected} (seeded ${u.balance} - ${u.balance - expected} completed)`,
+      );
   });
 
   if (breaks.length === 0) return 'ok';

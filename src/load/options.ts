@@ -114,7 +114,9 @@ function integer(name: string, raw: string, min: number, max: number): number {
 function decimal(name: string, raw: string, min: number, max: number, minInclusive = true): number {
   const n = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(n) || n > max || n < min || (!minInclusive && n === min)) {
-    throw new UsageError(`${name} ${JSON.stringify(raw)}: expected a number ${minInclusive ? 'from' : 'above'} ${min} ${minInclusive ? 'to' : 'up to'} ${max}`);
+    throw new UsageError(
+      `${name} ${JSON.stringify(raw)}: expected a number ${minInclusive ? 'from' : 'above'} ${min} ${minInclusive ? 'to' : 'up to'} ${max}`,
+    );
   }
   return n;
 }
@@ -126,14 +128,21 @@ function targetUrl(raw: string): string {
   } catch {
     throw new UsageError(`--target ${JSON.stringify(raw)}: expected a URL such as http://127.0.0.1:3000`);
   }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || (url.pathname !== '/' && url.pathname !== '') || url.search) {
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search
+  ) {
     throw new UsageError(`--target ${JSON.stringify(raw)}: expected http(s)://host:port with no path`);
   }
   return url.origin;
 }
 
 /** `{ help: true }` for --help; otherwise the options, defaults filled in. */
-export function parseArgs(argv: readonly string[], env: Env = process.env): { help: true } | { help: false; options: LoadOptions } {
+export function parseArgs(
+  argv: readonly string[],
+  env: Env = process.env,
+): { help: true } | { help: false; options: LoadOptions } {
   const given = new Map<string, string>();
   const flags = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -155,26 +164,41 @@ export function parseArgs(argv: readonly string[], env: Env = process.env): { he
   if (flags.has('--help') || flags.has('-h')) return { help: true };
 
   const opt = (name: string) => given.get(name);
-  if (given.has('--target') && flags.has('--in-process')) throw new UsageError('--target and --in-process exclude each other');
-  if (given.has('--rate') && given.has('--concurrency')) throw new UsageError('--rate (open loop) and --concurrency (closed loop) exclude each other');
+  if (given.has('--target') && flags.has('--in-process'))
+    throw new UsageError('--target and --in-process exclude each other');
+  if (given.has('--rate') && given.has('--concurrency'))
+    throw new UsageError('--rate (open loop) and --concurrency (closed loop) exclude each other');
 
-  const products = opt('--products') === undefined ? Defaults.products : integer('--products', opt('--products')!, 1, 1_000_000);
-  const itemsMax = opt('--items-max') === undefined ? Defaults.itemsMax : integer('--items-max', opt('--items-max')!, 1, 50);
-  if (itemsMax > products) throw new UsageError(`--items-max ${itemsMax}: cannot exceed --products ${products} (lines name distinct products)`);
+  const products =
+    opt('--products') === undefined ? Defaults.products : integer('--products', opt('--products')!, 1, 1_000_000);
+  const itemsMax =
+    opt('--items-max') === undefined ? Defaults.itemsMax : integer('--items-max', opt('--items-max')!, 1, 50);
+  if (itemsMax > products)
+    throw new UsageError(
+      `--items-max ${itemsMax}: cannot exceed --products ${products} (lines name distinct products)`,
+    );
   const skew = opt('--skew') ?? Defaults.skew;
-  if (skew !== 'uniform' && skew !== 'zipf') throw new UsageError(`--skew ${JSON.stringify(skew)}: expected uniform or zipf`);
+  if (skew !== 'uniform' && skew !== 'zipf')
+    throw new UsageError(`--skew ${JSON.stringify(skew)}: expected uniform or zipf`);
 
   const options: LoadOptions = {
     orders: opt('--orders') === undefined ? Defaults.orders : integer('--orders', opt('--orders')!, 1, 100_000_000),
-    concurrency: opt('--concurrency') === undefined ? Defaults.concurrency : integer('--concurrency', opt('--concurrency')!, 1, 100_000),
+    concurrency:
+      opt('--concurrency') === undefined
+        ? Defaults.concurrency
+        : integer('--concurrency', opt('--concurrency')!, 1, 100_000),
     rate: opt('--rate') === undefined ? null : decimal('--rate', opt('--rate')!, 0, 10_000_000, false),
     target: opt('--target') === undefined ? null : targetUrl(opt('--target')!),
     products,
     users: opt('--users') === undefined ? Defaults.users : integer('--users', opt('--users')!, 1, 10_000_000),
     skew,
-    poorUsers: opt('--poor-users') === undefined ? Defaults.poorUsers : decimal('--poor-users', opt('--poor-users')!, 0, 1),
+    poorUsers:
+      opt('--poor-users') === undefined ? Defaults.poorUsers : decimal('--poor-users', opt('--poor-users')!, 0, 1),
     seed: opt('--seed') === undefined ? randomInt(2 ** 31) : integer('--seed', opt('--seed')!, 0, 2 ** 32 - 1),
-    deadlineSec: opt('--deadline') === undefined ? Defaults.deadlineSec : decimal('--deadline', opt('--deadline')!, 0, 86_400, false),
+    deadlineSec:
+      opt('--deadline') === undefined
+        ? Defaults.deadlineSec
+        : decimal('--deadline', opt('--deadline')!, 0, 86_400, false),
     itemsMax,
     progress: !flags.has('--quiet'),
     retryShed: flags.has('--retry-shed'),

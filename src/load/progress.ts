@@ -41,14 +41,21 @@ export function createProgress(enabled: boolean, stream: NodeJS.WriteStream = pr
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: 'load |{bar}| {value}/{total} ended | {posted} posted | {completed} ok {rejected} rej {cancelled} canc {shed} shed | {rate}/s | {eta_formatted}',
+        format:
+          'load |{bar}| {value}/{total} ended | {posted} posted | {completed} ok {rejected} rej {cancelled} canc {shed} shed | {rate}/s | {eta_formatted}',
         hideCursor: true,
         clearOnComplete: false,
       },
       cliProgress.Presets.shades_classic,
     );
     let startedBar = false;
-    const values = (c: Counts) => ({ posted: c.posted, completed: c.completed, rejected: c.rejected, cancelled: c.cancelled, shed: c.shed });
+    const values = (c: Counts) => ({
+      posted: c.posted,
+      completed: c.completed,
+      rejected: c.rejected,
+      cancelled: c.cancelled,
+      shed: c.shed,
+    });
     return {
       tick(c) {
         if (!startedBar) {

@@ -36,7 +36,9 @@ interface PlacedOne {
 async function createDriver(options: LoadOptions, env: Env): Promise<Driver> {
   if (options.target === null) return createInProcessDriver(env);
   if (!options.adminToken) {
-    throw new UsageError(`ADMIN_TOKEN is not set: --target seeds its products and users through ${options.target}/admin/*, which needs the server's token`);
+    throw new UsageError(
+      `ADMIN_TOKEN is not set: --target seeds its products and users through ${options.target}/admin/*, which needs the server's token`,
+    );
   }
   return createHttpDriver({
     target: options.target,
@@ -63,12 +65,21 @@ export async function runWithDriver(driver: Driver, options: LoadOptions): Promi
     let warmupBroke: string | null = null;
     if (options.warmup > 0) {
       // Closed loop, on a catalogue of its own; only its invariants are kept from its report.
-      const warm = { ...options, orders: options.warmup, seed: options.seed + 1, rate: null, progress: false, trace: null };
+      const warm = {
+        ...options,
+        orders: options.warmup,
+        seed: options.seed + 1,
+        rate: null,
+        progress: false,
+        trace: null,
+      };
       const warmed = await drive(driver, system, warm, await seeded(driver, warm));
-      if (warmed.invariants !== 'ok' || warmed.errors > 0) warmupBroke = `warm-up: ${warmed.invariants}, ${warmed.errors} not placed`;
+      if (warmed.invariants !== 'ok' || warmed.errors > 0)
+        warmupBroke = `warm-up: ${warmed.invariants}, ${warmed.errors} not placed`;
     }
     const report = await drive(driver, system, options, await seeded(driver, options));
-    if (warmupBroke !== null) report.invariants = report.invariants === 'ok' ? warmupBroke : `${warmupBroke}; ${report.invariants}`;
+    if (warmupBroke !== null)
+      report.invariants = report.invariants === 'ok' ? warmupBroke : `${warmupBroke}; ${report.invariants}`;
     return options.warmup > 0 ? { ...report, warmup: options.warmup } : report;
   } finally {
     await driver.close();
@@ -76,7 +87,10 @@ export async function runWithDriver(driver: Driver, options: LoadOptions): Promi
 }
 
 /** Plans the orders from the seed, and the run's catalogue from them, and seeds it. */
-async function seeded(driver: Driver, options: LoadOptions): Promise<{ catalogue: Catalogue; planned: PlannedOrder[] }> {
+async function seeded(
+  driver: Driver,
+  options: LoadOptions,
+): Promise<{ catalogue: Catalogue; planned: PlannedOrder[] }> {
   const planned = planOrders(options, seededRng(options.seed));
   const catalogue = planCatalogue(options, planned, seededRng(options.seed ^ 0x5bd1e995), runPrefix());
   await driver.seed(catalogue);
@@ -90,7 +104,16 @@ async function drive(
   { catalogue, planned }: { catalogue: Catalogue; planned: readonly PlannedOrder[] },
 ): Promise<Report> {
   const latency = new Latency();
-  const counts: Counts = { total: planned.length, posted: 0, terminal: 0, completed: 0, rejected: 0, cancelled: 0, errors: 0, shed: 0 };
+  const counts: Counts = {
+    total: planned.length,
+    posted: 0,
+    terminal: 0,
+    completed: 0,
+    rejected: 0,
+    cancelled: 0,
+    errors: 0,
+    shed: 0,
+  };
   const reasons: Record<string, number> = {};
   const completed: CompletedOrder[] = [];
   const ends: Promise<void>[] = [];
@@ -134,7 +157,10 @@ async function drive(
     counts.posted++;
     if (Number.isNaN(firstPostAt)) firstPostAt = startedAt;
     try {
-      const placed = await placeOrShed(driver, request, { retryShed: options.retryShed, giveUpMs: options.deadlineSec * 1000 });
+      const placed = await placeOrShed(driver, request, {
+        retryShed: options.retryShed,
+        giveUpMs: options.deadlineSec * 1000,
+      });
       // Refused at the door, nothing recorded: not stuck, not part of the invariants.
       if (isShed(placed)) {
         counts.shed++;
@@ -175,7 +201,9 @@ async function drive(
     }
   }
   if (firstErrors.length > 0) {
-    process.stderr.write(`load: stopped placing orders after a failure; ${planned.length - ends.length - counts.shed} order(s) not placed, e.g. ${firstErrors.join(' | ')}\n`);
+    process.stderr.write(
+      `load: stopped placing orders after a failure; ${planned.length - ends.length - counts.shed} order(s) not placed, e.g. ${firstErrors.join(' | ')}\n`,
+    );
   }
 
   const stuck = ends.length - counts.terminal;
@@ -219,7 +247,9 @@ async function drive(
     reasons,
     ...(drift ? { drift } : {}),
     // Wall-clock time of the first POST: the trace's startMs are offsets from it.
-    ...(Number.isNaN(firstPostAt) ? {} : { firstPostEpochMs: Math.round(Date.now() - (performance.now() - firstPostAt)) }),
+    ...(Number.isNaN(firstPostAt)
+      ? {}
+      : { firstPostEpochMs: Math.round(Date.now() - (performance.now() - firstPostAt)) }),
   };
 }
 

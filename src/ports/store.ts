@@ -6,8 +6,15 @@
 import type { Item, OrderStatus, OrderView } from '../schemas.ts';
 import type { OutMessage, Payload } from '../topics.ts';
 
-export interface Product { productId: string; stock: number; price: number }
-export interface User { userId: string; balance: number }
+export interface Product {
+  productId: string;
+  stock: number;
+  price: number;
+}
+export interface User {
+  userId: string;
+  balance: number;
+}
 
 /** Refusal codes, inferred from the replies' topic schemas (src/topics.ts). */
 export type StockRefusal = Payload<'stock.failed'>['code'];
@@ -20,7 +27,9 @@ export type PaymentRefusal = Payload<'payment.failed'>['code'];
 export type ReserveOutcome = { ok: true } | { ok: false; code: StockRefusal; message: string };
 export type ChargeOutcome = { ok: true } | { ok: false; code: PaymentRefusal; message: string };
 /** `undone` is true only for the call that actually gave something back. */
-export interface UndoOutcome { undone: boolean }
+export interface UndoOutcome {
+  undone: boolean;
+}
 
 /** The persisted saga: what the saga host loads, steps and writes back. */
 export interface SagaRecord {
@@ -57,9 +66,7 @@ export interface NewOrder {
   wakeAt: number;
 }
 
-export type CreateOutcome =
-  | { created: true }
-  | { created: false; orderId: string; sameBody: boolean };
+export type CreateOutcome = { created: true } | { created: false; orderId: string; sameBody: boolean };
 
 export type StatusListener = (view: OrderView) => void;
 

@@ -75,7 +75,13 @@ export async function acceptOrder(
   }
   let created: Awaited<ReturnType<Store['createOrder']>>;
   try {
-    created = await deps.store.createOrder({ orderId, ...(idempotency ? { idempotency } : {}), view, snapshot, wakeAt });
+    created = await deps.store.createOrder({
+      orderId,
+      ...(idempotency ? { idempotency } : {}),
+      view,
+      snapshot,
+      wakeAt,
+    });
   } catch (cause) {
     if (verdict.admitted) deps.admission?.release();
     return { kind: 'unrecorded', cause };
@@ -96,7 +102,11 @@ export async function acceptOrder(
   if (current.status === 'PENDING') {
     try {
       await deps.broker.publish([
-        message(Topics.orderStart, { orderId: current.orderId, userId: current.userId, items: current.items }, startHeaders),
+        message(
+          Topics.orderStart,
+          { orderId: current.orderId, userId: current.userId, items: current.items },
+          startHeaders,
+        ),
       ]);
     } catch (cause) {
       return { kind: 'unpublished', orderId: current.orderId, created: created.created, cause };

@@ -58,7 +58,11 @@ export function createAdmissionGate(o: AdmissionGateOptions): AdmissionGate {
   let shedSinceLog = 0;
   let loggedAt = Number.NEGATIVE_INFINITY;
 
-  const view = () => ({ limit: controller.limit, inFlight: controller.inFlight, completionRate: controller.completionRate });
+  const view = () => ({
+    limit: controller.limit,
+    inFlight: controller.inFlight,
+    completionRate: controller.completionRate,
+  });
   const untrack = controller.enabled && o.metrics ? o.metrics.trackAdmission(view) : () => {};
 
   function refresh(): Promise<void> {
@@ -85,7 +89,13 @@ export function createAdmissionGate(o: AdmissionGateOptions): AdmissionGate {
     const now = o.clock.now();
     if (now - loggedAt < LOG_EVERY_MS) return;
     o.logger?.warn(
-      { shed: shedSinceLog, limit: verdict.limit, inFlight: verdict.inFlight, completionPerSec: Math.round(controller.completionRate), retryAfterSec: verdict.retryAfterSec },
+      {
+        shed: shedSinceLog,
+        limit: verdict.limit,
+        inFlight: verdict.inFlight,
+        completionPerSec: Math.round(controller.completionRate),
+        retryAfterSec: verdict.retryAfterSec,
+      },
       'admission: shedding load, new orders refused with 503 OVERLOADED',
     );
     loggedAt = now;

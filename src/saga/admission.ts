@@ -46,7 +46,14 @@ export const targetLatencyMs = (stepTimeoutMs: number): number => stepTimeoutMs 
 export const ADMISSION_FLOOR = 500;
 
 export function admissionPolicy(maxInFlight: number, stepTimeoutMs: number): AdmissionPolicy {
-  return { maxInFlight, targetLatencyMs: targetLatencyMs(stepTimeoutMs), floor: ADMISSION_FLOOR, windowMs: 5_000, memoryMs: 60_000, maxRetryAfterSec: 30 };
+  return {
+    maxInFlight,
+    targetLatencyMs: targetLatencyMs(stepTimeoutMs),
+    floor: ADMISSION_FLOOR,
+    windowMs: 5_000,
+    memoryMs: 60_000,
+    maxRetryAfterSec: 30,
+  };
 }
 
 export class AdmissionController {

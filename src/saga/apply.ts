@@ -20,7 +20,16 @@ export type Applied =
   /** Finished, and its last outbox went out: nothing can change it, nothing to re-send. */
   | { kind: 'gone'; orderId: string; conflicts: number }
   /** No transition (or no event); `resend` is the stored outbox still unsent, at `version`. */
-  | { kind: 'unchanged'; orderId: string; snapshot: OrderSnapshot; event: OrderEvent | null; now: number; resend: OutMessage[]; version: number; conflicts: number }
+  | {
+      kind: 'unchanged';
+      orderId: string;
+      snapshot: OrderSnapshot;
+      event: OrderEvent | null;
+      now: number;
+      resend: OutMessage[];
+      version: number;
+      conflicts: number;
+    }
   /** Written at `version`; `outbox` is still to be sent. */
   | {
       kind: 'committed';
@@ -70,7 +79,19 @@ export async function applyEvent(
     const view = viewOf(next);
     const write = { snapshot: persist(next), outbox, view, wakeAt: wakeAtOf(next), terminal };
     if (!(await store.commitSaga(orderId, row.version, write))) continue;
-    return { kind: 'committed', orderId, before: snapshot, after: next, event, outbox, view, terminal, now, version: row.version + 1, conflicts };
+    return {
+      kind: 'committed',
+      orderId,
+      before: snapshot,
+      after: next,
+      event,
+      outbox,
+      view,
+      terminal,
+      now,
+      version: row.version + 1,
+      conflicts,
+    };
   }
   return { kind: 'contended', orderId, conflicts: deps.casAttempts };
 }

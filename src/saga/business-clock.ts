@@ -62,7 +62,8 @@ export function createBusinessClock(opts: BusinessClockOptions): BusinessClock {
     const list = pending[p];
     if (!list) return;
     let i = 0;
-    for (; i < list.length && list[i]!.seenAt <= through; i++) watermark[p] = Math.max(watermark[p] ?? Number.NEGATIVE_INFINITY, list[i]!.before);
+    for (; i < list.length && list[i]!.seenAt <= through; i++)
+      watermark[p] = Math.max(watermark[p] ?? Number.NEGATIVE_INFINITY, list[i]!.before);
     list.splice(0, i);
   };
 

@@ -15,7 +15,14 @@ import type { Metrics } from '../metrics.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
 import type { Payload } from '../topics.ts';
-import { childOfTraceId, childTrace, formatTraceparent, parseTraceparent, TRACEPARENT, type TraceContext } from '../trace.ts';
+import {
+  childOfTraceId,
+  childTrace,
+  formatTraceparent,
+  parseTraceparent,
+  TRACEPARENT,
+  type TraceContext,
+} from '../trace.ts';
 import { applyEvent, type Applied } from './apply.ts';
 import { InboxEvents, SagaInputs, type EventFor, type SagaInput } from './inbox.ts';
 import type { SagaInspector } from './inspector.ts';
@@ -45,14 +52,21 @@ export type SagaHost = ReturnType<typeof createSagaHost>;
  * The outbox joins the trigger's trace: a child of the delivery's traceparent, else of the
  * trace stored with the order (the sweeper's TIMEOUTs), else no header at all.
  */
-function outboxTrace(parent: TraceContext | null, storedTraceId: string | undefined): Record<string, string> | undefined {
+function outboxTrace(
+  parent: TraceContext | null,
+  storedTraceId: string | undefined,
+): Record<string, string> | undefined {
   if (parent) return { [TRACEPARENT]: formatTraceparent(childTrace(parent)) };
   if (storedTraceId) return { [TRACEPARENT]: formatTraceparent(childOfTraceId(storedTraceId)) };
   return undefined;
 }
 
 const storedTraceId = (applied: Applied): string | undefined =>
-  applied.kind === 'unchanged' ? applied.snapshot.context.traceId : applied.kind === 'committed' ? applied.before.context.traceId : undefined;
+  applied.kind === 'unchanged'
+    ? applied.snapshot.context.traceId
+    : applied.kind === 'committed'
+      ? applied.before.context.traceId
+      : undefined;
 
 export function createSagaHost(deps: SagaHostDeps) {
   const { store, broker } = deps;
@@ -80,7 +94,8 @@ export function createSagaHost(deps: SagaHostDeps) {
     return applied;
   }
 
-  const run = (orderId: string, eventFor: EventFor, place?: MessagePlace) => mailbox.run(orderId, () => apply(orderId, eventFor, place));
+  const run = (orderId: string, eventFor: EventFor, place?: MessagePlace) =>
+    mailbox.run(orderId, () => apply(orderId, eventFor, place));
 
   /** A message of a saga input topic, with where it sits (its Delivery): the outbox joins its trace. */
   const receive = <T extends SagaInput>(topic: T, payload: Payload<T>, place?: MessagePlace): Promise<Applied> =>
@@ -88,7 +103,10 @@ export function createSagaHost(deps: SagaHostDeps) {
 
   /** The inbox table as dispatch's handlers: one per saga input topic. */
   const inbox = Object.fromEntries(
-    SagaInputs.map((topic) => [topic, async (payload: Payload<typeof topic>, place: MessagePlace) => void (await receive(topic, payload, place))]),
+    SagaInputs.map((topic) => [
+      topic,
+      async (payload: Payload<typeof topic>, place: MessagePlace) => void (await receive(topic, payload, place)),
+    ]),
   ) as TopicHandlers;
 
   return {

@@ -24,7 +24,10 @@ const simple =
 // A CANCELLED refusal (tombstone) only happens after compensation began; the machine
 // ignores it then, so mapping it is only for the type.
 const failure = (p: { code: string; message: string }) => ({
-  code: (p.code === 'CANCELLED' ? 'TIMEOUT' : p.code) as Exclude<Payload<'stock.failed' | 'payment.failed'>['code'], 'CANCELLED'>,
+  code: (p.code === 'CANCELLED' ? 'TIMEOUT' : p.code) as Exclude<
+    Payload<'stock.failed' | 'payment.failed'>['code'],
+    'CANCELLED'
+  >,
   message: p.message,
 });
 

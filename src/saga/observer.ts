@@ -36,7 +36,9 @@ export function createSagaObserver(deps: ObserverDeps) {
     let child: Logger | undefined;
     return () =>
       (child ??= logger.child(
-        origin.place ? placeFields(orderId, origin.place, origin.traceId) : { orderId, traceId: origin.traceId, source: 'sweeper' },
+        origin.place
+          ? placeFields(orderId, origin.place, origin.traceId)
+          : { orderId, traceId: origin.traceId, source: 'sweeper' },
       ));
   };
 
@@ -70,12 +72,19 @@ export function createSagaObserver(deps: ObserverDeps) {
       // Per-transition lines are debug (hot path); an order's end is info.
       if (terminal || logger.isLevelEnabled('debug')) {
         const line = { event: event.type, from: statusOf(before), to: view.status, sent: outbox.map((m) => m.topic) };
-        if (terminal) lineFor(applied.orderId, origin)().info({ ...line, reason: view.reason?.code }, 'saga transition: order finished');
+        if (terminal)
+          lineFor(applied.orderId, origin)().info(
+            { ...line, reason: view.reason?.code },
+            'saga transition: order finished',
+          );
         else lineFor(applied.orderId, origin)().debug(line, 'saga transition');
       }
       if (terminal) {
         metrics.ordersFinished.inc({ status: view.status, reason: view.reason?.code ?? '' });
-        metrics.orderLatency.observe({ status: view.status }, Math.max(0, applied.now - applied.after.context.createdAt) / 1000);
+        metrics.orderLatency.observe(
+          { status: view.status },
+          Math.max(0, applied.now - applied.after.context.createdAt) / 1000,
+        );
       }
     },
     /** Stops feeding orders_compensating_overdue. */

@@ -10,7 +10,25 @@ import { message, Topics, type Body, type OutMessage, type TopicName } from '../
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- positional type parameters of StateMachine */
 type MachineAction =
-  typeof orderMachine extends StateMachine<any, any, any, any, infer A, any, any, any, any, any, any, any, any, any, any> ? A : never;
+  typeof orderMachine extends StateMachine<
+    any,
+    any,
+    any,
+    any,
+    infer A,
+    any,
+    any,
+    any,
+    any,
+    any,
+    any,
+    any,
+    any,
+    any,
+    any
+  >
+    ? A
+    : never;
 /* eslint-enable @typescript-eslint/no-explicit-any */
 type PublishAction = Extract<MachineAction, { type: `publish${string}` }>;
 export type PublishActionName = PublishAction['type'];

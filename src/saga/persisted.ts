@@ -3,7 +3,13 @@
  * machine's version) and what the host reads off a live snapshot.
  */
 import type { SnapshotFrom } from 'xstate';
-import { MACHINE_VERSION, nextWakeUp, orderMachine, type OrderContext, type Status } from '../../machines/order.machine.ts';
+import {
+  MACHINE_VERSION,
+  nextWakeUp,
+  orderMachine,
+  type OrderContext,
+  type Status,
+} from '../../machines/order.machine.ts';
 import { UnsupportedVersionError } from '../errors.ts';
 
 export type OrderSnapshot = SnapshotFrom<typeof orderMachine>;
@@ -27,7 +33,9 @@ export function restore(persisted: unknown): OrderSnapshot {
 /** Snapshots stored before the compensation policy carried its factor always doubled. */
 function withFactor(context: OrderContext): OrderContext {
   const policy = context.compensationRetry as Partial<OrderContext['compensationRetry']> | undefined;
-  return policy && policy.factor === undefined ? { ...context, compensationRetry: { ...context.compensationRetry, factor: 2 } } : context;
+  return policy && policy.factor === undefined
+    ? { ...context, compensationRetry: { ...context.compensationRetry, factor: 2 } }
+    : context;
 }
 
 export const statusOf = (snapshot: OrderSnapshot): Status => snapshot.value as Status;

@@ -46,7 +46,8 @@ export function fastTransition(snapshot: OrderSnapshot, event: OrderEvent): [Ord
 }
 
 /** The first snapshot of an order, like xstate's `initialTransition(orderMachine, input)`. */
-export const fastInitialSnapshot = (input: OrderInput): OrderSnapshot => orderMachine.getInitialSnapshot(inertScope, input);
+export const fastInitialSnapshot = (input: OrderInput): OrderSnapshot =>
+  orderMachine.getInitialSnapshot(inertScope, input);
 
 export function newOrderSaga(input: OrderInput): { snapshot: PersistedOrder; view: OrderView; wakeAt: number } {
   const snapshot = fastInitialSnapshot(input);

@@ -49,7 +49,8 @@ export function createSweeper(opts: SweeperOptions) {
         due.map((orderId) =>
           opts.host.timeout(orderId, now, opts.businessClock?.at(orderId, now) ?? now).then(
             () => opts.metrics.deadlinesFired.inc(),
-            (err: unknown) => opts.logger.warn({ orderId, code: errorCode(err), err }, 'deadline not handled; retried after the lease'),
+            (err: unknown) =>
+              opts.logger.warn({ orderId, code: errorCode(err), err }, 'deadline not handled; retried after the lease'),
           ),
         ),
       );

@@ -30,7 +30,9 @@ export function toDot(g: MachineGraph): string {
   lines.push(`  ${q(INITIAL_NODE)} -> ${q(g.initial)};`);
   for (const t of g.transitions) {
     const style = t.event === 'always' ? ', style=dashed' : '';
-    lines.push(`  ${q(t.from)} -> ${q(t.to)} [id=${q(transitionId(t))}, class="transition", label=${q(` ${labelOf(t)} `)}${style}];`);
+    lines.push(
+      `  ${q(t.from)} -> ${q(t.to)} [id=${q(transitionId(t))}, class="transition", label=${q(` ${labelOf(t)} `)}${style}];`,
+    );
   }
   lines.push('}');
   return lines.join('\n');

@@ -32,7 +32,12 @@ export function sagaInspector(inspector: InspectorLike, logger: Logger): SagaIns
       try {
         // inspect reads `logic.config` off an actor-like object for the definition.
         const ref = { sessionId: orderId, id: orderId, logic: orderMachine };
-        const inspected = { status: snapshot.status, value: snapshot.value, context: snapshot.context, output: snapshot.output };
+        const inspected = {
+          status: snapshot.status,
+          value: snapshot.value,
+          context: snapshot.context,
+          output: snapshot.output,
+        };
         if (!known.has(orderId)) {
           if (known.size >= 10_000) known.clear(); // orders finished elsewhere must not pile up
           known.add(orderId);
@@ -60,7 +65,11 @@ export async function createSagaInspector(opts: InspectOptions): Promise<SagaIns
   let reported = false;
   const sky = inspect.createSkyInspector({
     onerror: (err) => {
-      if (!reported) logger.warn({ err: (err as { message?: string }).message ?? String(err) }, 'Stately Sky inspector unreachable (it needs the internet); orders run on');
+      if (!reported)
+        logger.warn(
+          { err: (err as { message?: string }).message ?? String(err) },
+          'Stately Sky inspector unreachable (it needs the internet); orders run on',
+        );
       reported = true;
     },
   });

@@ -137,7 +137,10 @@ const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt
 export function renderPage(svgDocument: string, graph: MachineGraph = machineGraph()): string {
   const finals = new Set(graph.finals);
   const rows = graph.states
-    .map((s) => `<tr${finals.has(s) ? ' class="final"' : ''}><td>${esc(s)}${finals.has(s) ? ' (total)' : ''}</td><td class="n" data-count="${esc(s)}">–</td></tr>`)
+    .map(
+      (s) =>
+        `<tr${finals.has(s) ? ' class="final"' : ''}><td>${esc(s)}${finals.has(s) ? ' (total)' : ''}</td><td class="n" data-count="${esc(s)}">–</td></tr>`,
+    )
     .join('');
   const data = JSON.stringify({ states: graph.states, finals: graph.finals }).replace(/</g, '\\u003c');
   return `<!doctype html>

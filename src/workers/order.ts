@@ -36,7 +36,10 @@ export interface OrderWorker {
 }
 
 export async function startOrderWorker(opts: OrderWorkerOptions): Promise<OrderWorker> {
-  const host = createSagaHost({ ...opts, ...(opts.crashAfterSnapshot ? { afterCommit: crashWhen(opts.crashAfterSnapshot) } : {}) });
+  const host = createSagaHost({
+    ...opts,
+    ...(opts.crashAfterSnapshot ? { afterCommit: crashWhen(opts.crashAfterSnapshot) } : {}),
+  });
   const businessClock = createBusinessClock({
     broker: opts.broker,
     clock: opts.clock,

@@ -27,7 +27,10 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
               ? message(Topics.paymentSuccess, { orderId }, reply.headers)
               : message(Topics.paymentFailed, { orderId, code: outcome.code, message: outcome.message }, reply.headers),
           ]);
-          reply.handled({ ok: outcome.ok, amount, ...(outcome.ok ? {} : { code: outcome.code }) }, 'payment charge handled');
+          reply.handled(
+            { ok: outcome.ok, amount, ...(outcome.ok ? {} : { code: outcome.code }) },
+            'payment charge handled',
+          );
         },
         [Topics.paymentRefund]: async ({ orderId, userId }, delivery) => {
           const reply = replyContext(logger, delivery);

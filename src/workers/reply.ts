@@ -20,7 +20,8 @@ export function replyContext(logger: Logger, delivery: Delivery): ReplyContext {
   return {
     headers: { [TRACEPARENT]: formatTraceparent(trace) },
     handled(fields, msg) {
-      if (logger.isLevelEnabled('debug')) logger.debug({ ...placeFields(delivery.key, delivery, trace.traceId), ...fields }, msg);
+      if (logger.isLevelEnabled('debug'))
+        logger.debug({ ...placeFields(delivery.key, delivery, trace.traceId), ...fields }, msg);
     },
   };
 }

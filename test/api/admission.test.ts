@@ -62,7 +62,12 @@ describe('POST /orders: admission control', () => {
     h = await apiHarness({ maxInFlight: 2 });
     // Written to the shared store by another api, or in flight in the saga.
     await h.store.createOrder({ orderId: 'elsewhere-1', view: orderView('elsewhere-1'), snapshot: {}, wakeAt: 0 });
-    await h.store.createOrder({ orderId: 'elsewhere-2', view: orderView('elsewhere-2', 'COMPENSATING'), snapshot: {}, wakeAt: 0 });
+    await h.store.createOrder({
+      orderId: 'elsewhere-2',
+      view: orderView('elsewhere-2', 'COMPENSATING'),
+      snapshot: {},
+      wakeAt: 0,
+    });
     const res = await postOrder(h.app, validOrder);
     assert.equal(res.statusCode, 503);
     assert.equal(res.json().code, 'OVERLOADED');

@@ -36,7 +36,10 @@ describe('GET /products/{productId} and /users/{userId}', () => {
     h = await apiHarness();
     const p = await h.app.inject({ method: 'GET', url: `/products/${'p'.repeat(65)}` });
     assert.equal(p.statusCode, 400);
-    assert.deepEqual(p.json(), { error: 'invalid productId', details: ['productId: must match ^[A-Za-z0-9_.:-]{1,64}$'] });
+    assert.deepEqual(p.json(), {
+      error: 'invalid productId',
+      details: ['productId: must match ^[A-Za-z0-9_.:-]{1,64}$'],
+    });
     const u = await h.app.inject({ method: 'GET', url: '/users/a%2Fb' });
     assert.equal(u.statusCode, 400);
     assert.deepEqual(u.json(), { error: 'invalid userId', details: ['userId: must match ^[A-Za-z0-9_.:-]{1,64}$'] });
@@ -60,7 +63,12 @@ describe('PUT /admin/*', () => {
 
   test('answers 401 without a token or with a wrong one, and changes nothing', async () => {
     h = await apiHarness();
-    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer wrong' }, { authorization: ADMIN_TOKEN }, { authorization: `Basic ${ADMIN_TOKEN}` }];
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: ADMIN_TOKEN },
+      { authorization: `Basic ${ADMIN_TOKEN}` },
+    ];
     for (const headers of attempts) {
       const res = await put('/admin/products/p1', { stock: 1, price: 1 }, headers);
       assert.equal(res.statusCode, 401);
@@ -73,7 +81,10 @@ describe('PUT /admin/*', () => {
 
   test('answers 403 when no admin token is configured', async () => {
     h = await apiHarness({ adminToken: undefined });
-    for (const [url, body] of [['/admin/products/p1', { stock: 1, price: 1 }], ['/admin/users/u1', { balance: 1 }]] as const) {
+    for (const [url, body] of [
+      ['/admin/products/p1', { stock: 1, price: 1 }],
+      ['/admin/users/u1', { balance: 1 }],
+    ] as const) {
       const res = await put(url, body);
       assert.equal(res.statusCode, 403);
       assert.equal(typeof res.json().error, 'string');
@@ -84,7 +95,11 @@ describe('PUT /admin/*', () => {
   const invalid: [string, unknown, string[]][] = [
     ['/admin/products/p1', { stock: -1, price: 1 }, ['stock: must be at least 0']],
     // zod's int() also refuses integers past 2^53-1, so that price gets two details.
-    ['/admin/products/p1', { stock: 1.5, price: 2 ** 53 }, ['stock: must be an integer', 'price: must be an integer', 'price: must be at most 9007199254740991']],
+    [
+      '/admin/products/p1',
+      { stock: 1.5, price: 2 ** 53 },
+      ['stock: must be an integer', 'price: must be an integer', 'price: must be at most 9007199254740991'],
+    ],
     ['/admin/products/p1', { stock: 1 }, ['price: is required']],
     ['/admin/products/p1', { stock: 1, price: 1, name: 'x' }, ['name: unknown key']],
     ['/admin/users/u1', { balance: '5' }, ['balance: must be a number']],
@@ -103,10 +118,20 @@ describe('PUT /admin/*', () => {
   test('answers 400 for a malformed id, invalid JSON and 415 for non-JSON', async () => {
     h = await apiHarness();
     assert.equal((await put('/admin/users/bad%20id', { balance: 1 })).statusCode, 400);
-    const bad = await h.app.inject({ method: 'PUT', url: '/admin/users/u1', payload: '{', headers: { ...auth, 'content-type': 'application/json' } });
+    const bad = await h.app.inject({
+      method: 'PUT',
+      url: '/admin/users/u1',
+      payload: '{',
+      headers: { ...auth, 'content-type': 'application/json' },
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error, 'invalid JSON');
-    const text = await h.app.inject({ method: 'PUT', url: '/admin/users/u1', payload: 'x', headers: { ...auth, 'content-type': 'text/plain' } });
+    const text = await h.app.inject({
+      method: 'PUT',
+      url: '/admin/users/u1',
+      payload: 'x',
+      headers: { ...auth, 'content-type': 'text/plain' },
+    });
     assert.equal(text.statusCode, 415);
   });
 });

@@ -37,14 +37,22 @@ afterEach(async () => {
   await store?.close();
 });
 
-const post = (headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/orders', payload: validOrder, headers });
+const post = (headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: '/orders', payload: validOrder, headers });
 
 describe('api on the memory store and broker', () => {
   test('racing requests with one key make one order, named by a random UUID', async () => {
     await start();
-    const answers = await Promise.all([post({ 'idempotency-key': 'k' }), post({ 'idempotency-key': 'k' }), post({ 'idempotency-key': 'k' })]);
+    const answers = await Promise.all([
+      post({ 'idempotency-key': 'k' }),
+      post({ 'idempotency-key': 'k' }),
+      post({ 'idempotency-key': 'k' }),
+    ]);
     const ids = new Set(answers.map((r) => r.json().orderId));
-    assert.deepEqual(answers.map((r) => r.statusCode), [202, 202, 202]);
+    assert.deepEqual(
+      answers.map((r) => r.statusCode),
+      [202, 202, 202],
+    );
     assert.equal(ids.size, 1);
     assert.match([...ids][0], /^[0-9a-f-]{36}$/);
     assert.equal(store.sizes().orders, 1);
@@ -66,7 +74,16 @@ describe('api on the memory store and broker', () => {
       reason: { code: 'TIMEOUT' as const, message: 'timed out' },
       history: [...view.history, { status: 'CANCELLED' as const, at: new Date(0).toISOString() }],
     };
-    assert.equal(await store.commitSaga(orderId, saga.version, { snapshot: saga.snapshot, outbox: [], view: cancelled, wakeAt: null, terminal: true }), true);
+    assert.equal(
+      await store.commitSaga(orderId, saga.version, {
+        snapshot: saga.snapshot,
+        outbox: [],
+        view: cancelled,
+        wakeAt: null,
+        terminal: true,
+      }),
+      true,
+    );
     const res = await pending;
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().status, 'CANCELLED');

@@ -50,7 +50,11 @@ describe('GET /healthz answers from a cached probe', () => {
 
     h.broker.fail.ping = false;
     h.clock.advance(1_000);
-    assert.equal((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200, 'back once the broker answers');
+    assert.equal(
+      (await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode,
+      200,
+      'back once the broker answers',
+    );
   });
 
   test('requests that arrive while a probe is out share it', async () => {
@@ -63,7 +67,10 @@ describe('GET /healthz answers from a cached probe', () => {
     };
     const replies = Array.from({ length: 3 }, () => h.app.inject({ method: 'GET', url: '/healthz' }));
     answer.resolve();
-    assert.deepEqual((await Promise.all(replies)).map((r) => r.statusCode), [200, 200, 200]);
+    assert.deepEqual(
+      (await Promise.all(replies)).map((r) => r.statusCode),
+      [200, 200, 200],
+    );
     assert.equal(pings, 1);
   });
 });
@@ -92,7 +99,10 @@ describe('while the role is starting', () => {
 
       store.resolve();
       await waiting;
-      assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'starting', waitingFor: [] });
+      assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), {
+        status: 'starting',
+        waitingFor: [],
+      });
     } finally {
       await app.close();
     }
@@ -136,7 +146,8 @@ describe('rate limit', () => {
   test('does not limit other routes, and 0 turns it off', async () => {
     h = await apiHarness({ rateLimitPerSec: 1 });
     await postOrder(h.app, validOrder);
-    for (let i = 0; i < 3; i++) assert.equal((await h.app.inject({ method: 'GET', url: '/orders/o-1' })).statusCode, 200);
+    for (let i = 0; i < 3; i++)
+      assert.equal((await h.app.inject({ method: 'GET', url: '/orders/o-1' })).statusCode, 200);
     await h.app.close();
 
     h = await apiHarness({ rateLimitPerSec: 0 });

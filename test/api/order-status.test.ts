@@ -37,7 +37,10 @@ describe('GET /orders/{orderId}', () => {
     h = await apiHarness();
     const res = await get('/orders/bad%20id');
     assert.equal(res.statusCode, 400);
-    assert.deepEqual(res.json(), { error: 'invalid orderId', details: ['orderId: must match ^[A-Za-z0-9_.:-]{1,64}$'] });
+    assert.deepEqual(res.json(), {
+      error: 'invalid orderId',
+      details: ['orderId: must match ^[A-Za-z0-9_.:-]{1,64}$'],
+    });
   });
 
   test('answers 503 when the store cannot be read', async () => {

@@ -45,21 +45,49 @@ describe('POST /orders', () => {
       { ...validOrder, items: Array.from({ length: 51 }, (_, i) => ({ productId: `p${i}`, quantity: 1 })) },
       'items: must have at most 50 items',
     ],
-    ['quantity 0', { ...validOrder, items: [{ productId: 'p1', quantity: 0 }] }, 'items.0.quantity: must be at least 1'],
-    ['quantity 1001', { ...validOrder, items: [{ productId: 'p1', quantity: 1001 }] }, 'items.0.quantity: must be at most 1000'],
+    [
+      'quantity 0',
+      { ...validOrder, items: [{ productId: 'p1', quantity: 0 }] },
+      'items.0.quantity: must be at least 1',
+    ],
+    [
+      'quantity 1001',
+      { ...validOrder, items: [{ productId: 'p1', quantity: 1001 }] },
+      'items.0.quantity: must be at most 1000',
+    ],
     [
       'quantity 1.5',
-      { ...validOrder, items: [{ productId: 'p1', quantity: 1 }, { productId: 'p2', quantity: 1.5 }] },
+      {
+        ...validOrder,
+        items: [
+          { productId: 'p1', quantity: 1 },
+          { productId: 'p2', quantity: 1.5 },
+        ],
+      },
       'items.1.quantity: must be an integer',
     ],
-    ['a string quantity', { ...validOrder, items: [{ productId: 'p1', quantity: '2' }] }, 'items.0.quantity: must be a number'],
+    [
+      'a string quantity',
+      { ...validOrder, items: [{ productId: 'p1', quantity: '2' }] },
+      'items.0.quantity: must be a number',
+    ],
     [
       'a duplicate productId',
-      { ...validOrder, items: [{ productId: 'p1', quantity: 1 }, { productId: 'p1', quantity: 2 }] },
+      {
+        ...validOrder,
+        items: [
+          { productId: 'p1', quantity: 1 },
+          { productId: 'p1', quantity: 2 },
+        ],
+      },
       'items.1.productId: productId p1 appears twice',
     ],
     ['an unknown key', { ...validOrder, coupon: 'FREE' }, 'coupon: unknown key'],
-    ['an unknown item key', { ...validOrder, items: [{ productId: 'p1', quantity: 1, price: 1 }] }, 'items.0.price: unknown key'],
+    [
+      'an unknown item key',
+      { ...validOrder, items: [{ productId: 'p1', quantity: 1, price: 1 }] },
+      'items.0.price: unknown key',
+    ],
     ['a non-object body', [validOrder], 'body: must be an object'],
   ];
   for (const [what, body, detail] of invalid) {
@@ -75,7 +103,11 @@ describe('POST /orders', () => {
 
   test('names every problem, one detail each', async () => {
     h = await apiHarness();
-    const res = await postOrder(h.app, { userId: '', items: [{ productId: 'p1', quantity: 0 }, { quantity: 1.5 }], x: 1 });
+    const res = await postOrder(h.app, {
+      userId: '',
+      items: [{ productId: 'p1', quantity: 0 }, { quantity: 1.5 }],
+      x: 1,
+    });
     assert.equal(res.statusCode, 400);
     assert.deepEqual(res.json().details, [
       'userId: must match ^[A-Za-z0-9_.:-]{1,64}$',
@@ -88,10 +120,20 @@ describe('POST /orders', () => {
 
   test('answers 400 for invalid JSON and for an empty JSON body', async () => {
     h = await apiHarness();
-    const bad = await h.app.inject({ method: 'POST', url: '/orders', payload: '{"userId": "u1",', headers: { 'content-type': 'application/json' } });
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: '{"userId": "u1",',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(bad.statusCode, 400);
     assert.deepEqual(bad.json(), { error: 'invalid JSON', details: ['body: is not valid JSON'] });
-    const empty = await h.app.inject({ method: 'POST', url: '/orders', payload: '', headers: { 'content-type': 'application/json' } });
+    const empty = await h.app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: '',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(empty.statusCode, 400);
     assert.equal(empty.json().error, 'invalid JSON');
   });
@@ -99,7 +141,12 @@ describe('POST /orders', () => {
   test('answers 413 for a body over 64 KiB', async () => {
     h = await apiHarness();
     const big = JSON.stringify({ ...validOrder, pad: 'x'.repeat(64 * 1024) });
-    const res = await h.app.inject({ method: 'POST', url: '/orders', payload: big, headers: { 'content-type': 'application/json' } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: big,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.statusCode, 413);
     assert.deepEqual(res.json(), { error: 'body too large', details: ['body: must be at most 65536 bytes'] });
     assert.equal(h.store.orders.size, 0);
@@ -107,9 +154,17 @@ describe('POST /orders', () => {
 
   test('answers 415 for a body that is not JSON', async () => {
     h = await apiHarness();
-    const res = await h.app.inject({ method: 'POST', url: '/orders', payload: 'userId=u1', headers: { 'content-type': 'text/plain' } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: 'userId=u1',
+      headers: { 'content-type': 'text/plain' },
+    });
     assert.equal(res.statusCode, 415);
-    assert.deepEqual(res.json(), { error: 'unsupported media type', details: ['content-type: must be application/json'] });
+    assert.deepEqual(res.json(), {
+      error: 'unsupported media type',
+      details: ['content-type: must be application/json'],
+    });
   });
 
   test('answers 503 without orderId when the store cannot be written, and records nothing', async () => {
@@ -170,7 +225,11 @@ describe('POST /orders with Idempotency-Key', () => {
     await postOrder(h.app, validOrder, { 'idempotency-key': 'k1' });
     h.store.setStatus('o-1', 'RESERVING');
     // Same body with its keys in another order.
-    const again = await postOrder(h.app, { items: [{ quantity: 2, productId: 'p1' }], userId: 'u1' }, { 'idempotency-key': 'k1' });
+    const again = await postOrder(
+      h.app,
+      { items: [{ quantity: 2, productId: 'p1' }], userId: 'u1' },
+      { 'idempotency-key': 'k1' },
+    );
     assert.equal(again.statusCode, 202);
     assert.deepEqual(again.json(), { orderId: 'o-1', status: 'RESERVING' });
     assert.equal(again.headers.location, '/orders/o-1');
@@ -228,7 +287,10 @@ describe('POST /orders with Idempotency-Key', () => {
     for (const key of ['', 'k'.repeat(129)]) {
       const res = await postOrder(h.app, validOrder, { 'idempotency-key': key });
       assert.equal(res.statusCode, 400);
-      assert.deepEqual(res.json(), { error: 'invalid Idempotency-Key', details: ['Idempotency-Key: must be 1 to 128 characters'] });
+      assert.deepEqual(res.json(), {
+        error: 'invalid Idempotency-Key',
+        details: ['Idempotency-Key: must be 1 to 128 characters'],
+      });
     }
     assert.equal(h.store.orders.size, 0);
     assert.equal((await postOrder(h.app, validOrder, { 'idempotency-key': 'k'.repeat(128) })).statusCode, 202);

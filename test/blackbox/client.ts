@@ -19,7 +19,11 @@ export class Client {
     private readonly adminToken?: string,
   ) {}
 
-  async request<T = any>(method: string, path: string, opts: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
+  async request<T = any>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...opts.headers };
     let body: string | undefined;
     if (opts.raw !== undefined) body = opts.raw;
@@ -46,9 +50,16 @@ export class Client {
    * Places an order the way a careful client does: with an Idempotency-Key, retrying a
    * 503 with the same key and body (the contract's recovery path). Returns the orderId.
    */
-  async placeOrder(userId: string, items: { productId: string; quantity: number }[], key: string = crypto.randomUUID()): Promise<string> {
+  async placeOrder(
+    userId: string,
+    items: { productId: string; quantity: number }[],
+    key: string = crypto.randomUUID(),
+  ): Promise<string> {
     for (let attempt = 1; ; attempt++) {
-      const res = await this.request('POST', '/orders', { body: { userId, items }, headers: { 'idempotency-key': key } });
+      const res = await this.request('POST', '/orders', {
+        body: { userId, items },
+        headers: { 'idempotency-key': key },
+      });
       if (res.status === 202) return res.body.orderId as string;
       if (res.status !== 503 || attempt >= 10) {
         throw new Error(`POST /orders answered ${res.status} ${JSON.stringify(res.body)}`);
@@ -81,7 +92,11 @@ export interface RunningProcess {
 const Banners = { up: /is up .* on (http:\/\/\S+)/, starting: /is starting .* on (http:\/\/\S+)/ };
 
 /** Starts `tsx src/main.ts <role>` on a free port and resolves once it prints its URL. */
-export async function startProcess(env: Record<string, string>, role = 'all', until: keyof typeof Banners = 'up'): Promise<RunningProcess> {
+export async function startProcess(
+  env: Record<string, string>,
+  role = 'all',
+  until: keyof typeof Banners = 'up',
+): Promise<RunningProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
     env: { ...process.env, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,9 +105,15 @@ export async function startProcess(env: Record<string, string>, role = 'all', un
   const stdout = new Recorder<string>();
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
   createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was up: ${stderr.join('\n')}`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`process exited (${code}) before it was up: ${stderr.join('\n')}`))),
+  );
   exited.catch(() => undefined);
-  const banner = stdout.until((lines) => lines.some((l) => Banners[until].test(l)), `${role} to print that it is ${until}`, 120_000);
+  const banner = stdout.until(
+    (lines) => lines.some((l) => Banners[until].test(l)),
+    `${role} to print that it is ${until}`,
+    120_000,
+  );
   const lines = await Promise.race([banner, exited]);
   const url = Banners[until].exec(lines.find((l) => Banners[until].test(l))!)![1]!;
   return {

@@ -41,7 +41,9 @@ describe('black box: settings with their own process', () => {
     try {
       const c = new Client(p.url);
       const body = { userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] };
-      const codes = await Promise.all(Array.from({ length: 8 }, () => c.request('POST', '/orders', { body }).then((r) => r.status)));
+      const codes = await Promise.all(
+        Array.from({ length: 8 }, () => c.request('POST', '/orders', { body }).then((r) => r.status)),
+      );
       assert.ok(codes.filter((s) => s === 202).length <= 6, `${codes}`); // at most two windows' worth
       assert.ok(codes.includes(429), `${codes}`);
     } finally {

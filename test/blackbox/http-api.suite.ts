@@ -69,7 +69,11 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
       const badUser = await c.admin(`/users/${id('adm')}`, { balance: 1.5 });
       assert.equal(badUser.status, 400);
       await product(id('adm'), 3, 7);
-      assert.deepEqual((await c.request('GET', `/products/${id('adm')}`)).body, { productId: id('adm'), stock: 3, price: 7 });
+      assert.deepEqual((await c.request('GET', `/products/${id('adm')}`)).body, {
+        productId: id('adm'),
+        stock: 3,
+        price: 7,
+      });
       await user(id('adm'), 9);
       assert.deepEqual((await c.request('GET', `/users/${id('adm')}`)).body, { userId: id('adm'), balance: 9 });
     });
@@ -91,7 +95,13 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
         { userId: 'u', items: [{ productId: 'p', quantity: 0 }] },
         { userId: 'u', items: [{ productId: 'p', quantity: 1001 }] },
         { userId: 'u', items: [{ productId: 'p', quantity: 1.5 }] },
-        { userId: 'u', items: [{ productId: 'p', quantity: 1 }, { productId: 'p', quantity: 2 }] },
+        {
+          userId: 'u',
+          items: [
+            { productId: 'p', quantity: 1 },
+            { productId: 'p', quantity: 2 },
+          ],
+        },
       ];
       for (const body of bad) {
         const res = await c.request('POST', '/orders', { body });
@@ -99,7 +109,10 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
         assert.equal(typeof res.body.error, 'string');
         assert.ok(Array.isArray(res.body.details) && res.body.details.length > 0, JSON.stringify(res.body));
       }
-      const notJson = await c.request('POST', '/orders', { raw: '{"userId":', headers: { 'content-type': 'application/json' } });
+      const notJson = await c.request('POST', '/orders', {
+        raw: '{"userId":',
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(notJson.status, 400);
       const text = await c.request('POST', '/orders', { raw: 'hello', headers: { 'content-type': 'text/plain' } });
       assert.equal(text.status, 415);
@@ -116,7 +129,10 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
       await product(pid, 10, 1_500);
       await user(uid, 10_000);
       const post = () =>
-        c.request('POST', '/orders', { body: { userId: uid, items: [{ productId: pid, quantity: 2 }] }, headers: { 'idempotency-key': id('happy-key') } });
+        c.request('POST', '/orders', {
+          body: { userId: uid, items: [{ productId: pid, quantity: 2 }] },
+          headers: { 'idempotency-key': id('happy-key') },
+        });
       let res = await post();
       // A faulty target may answer 503; the contract's recovery is the same request with the same key, a bounded number of times.
       for (let retries = 0; t.faulty && res.status === 503 && retries < 10; retries++) res = await post();
@@ -133,7 +149,10 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
       assert.equal(done.reason, undefined);
       const statuses: string[] = done.history.map((h: { status: string }) => h.status);
       // RESERVING is skipped when stock.success overtakes the saga's own copy of order.start
-      assert.deepEqual(statuses.filter((s) => s !== 'RESERVING'), ['PENDING', 'ORDERING', 'PAYING', 'COMPLETED']);
+      assert.deepEqual(
+        statuses.filter((s) => s !== 'RESERVING'),
+        ['PENDING', 'ORDERING', 'PAYING', 'COMPLETED'],
+      );
       assert.ok(statuses.indexOf('RESERVING') <= 1);
       for (const h of done.history) assert.match(h.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       assert.equal(await stockOf(pid), 8);
@@ -226,7 +245,11 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
 
     it('conserves stock and money exactly over 300 random mixed orders, none stuck', async () => {
       const rng = seededRng(Number.parseInt(run, 36) % 2 ** 31);
-      const products = Array.from({ length: 6 }, (_, i) => ({ pid: id(`mix-p${i}`), stock: 5 + rng.int(60), price: 1 + rng.int(2_000) }));
+      const products = Array.from({ length: 6 }, (_, i) => ({
+        pid: id(`mix-p${i}`),
+        stock: 5 + rng.int(60),
+        price: 1 + rng.int(2_000),
+      }));
       const users = Array.from({ length: 12 }, (_, i) => ({ uid: id(`mix-u${i}`), balance: rng.int(40_000) }));
       await Promise.all(products.map((p) => product(p.pid, p.stock, p.price)));
       await Promise.all(users.map((u) => user(u.uid, u.balance)));
@@ -243,7 +266,11 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
       const ids = await Promise.all(orders.map((o) => c.placeOrder(o.uid, o.items)));
       const done = await Promise.all(ids.map((o) => c.awaitTerminal(o)));
       const stuck = done.filter((o) => !['COMPLETED', 'REJECTED', 'CANCELLED'].includes(o.status));
-      assert.deepEqual(stuck.map((o) => `${o.orderId}:${o.status}`), [], 'none stuck');
+      assert.deepEqual(
+        stuck.map((o) => `${o.orderId}:${o.status}`),
+        [],
+        'none stuck',
+      );
       for (const p of products) {
         const sold = done
           .filter((o) => o.status === 'COMPLETED')
@@ -260,7 +287,10 @@ export function httpApiSuite(name: string, start: () => Promise<Target>): void {
       }
       for (const o of done) {
         if (o.status === 'COMPLETED') {
-          const expected = o.items.reduce((s: number, i: any) => s + i.quantity * products.find((p) => p.pid === i.productId)!.price, 0);
+          const expected = o.items.reduce(
+            (s: number, i: any) => s + i.quantity * products.find((p) => p.pid === i.productId)!.price,
+            0,
+          );
           assert.equal(o.totalPrice, expected, 'totalPrice = sum of quantity x unit price');
         } else {
           assert.ok(o.reason?.code, `${o.orderId} ${o.status} has a reason`);

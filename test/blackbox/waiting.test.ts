@@ -21,7 +21,8 @@ async function holdPort(port = 0): Promise<Server | null> {
   });
 }
 const portOf = (s: Server): number => (s.address() as { port: number }).port;
-const release = (s: Server | null): Promise<void> => new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()));
+const release = (s: Server | null): Promise<void> =>
+  new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()));
 
 /** Runs a role to its exit; resolves with the exit code and stderr. */
 async function runToExit(env: Record<string, string>, role: string): Promise<{ code: number | null; stderr: string }> {
@@ -35,7 +36,8 @@ async function runToExit(env: Record<string, string>, role: string): Promise<{ c
   return { code, stderr };
 }
 
-const waitingLine = (service: RegExp) => (lines: readonly string[]) => lines.some((l) => l.includes('"waitingFor"') && service.test(l) && l.includes('"msg":"waiting for'));
+const waitingLine = (service: RegExp) => (lines: readonly string[]) =>
+  lines.some((l) => l.includes('"waitingFor"') && service.test(l) && l.includes('"msg":"waiting for'));
 
 describe('black box: a port that is taken', () => {
   it('stops the api role with one line naming PORT and how to choose another (exit 2)', async () => {
@@ -44,7 +46,12 @@ describe('black box: a port that is taken', () => {
       const { code, stderr } = await runToExit({ PORT: String(portOf(held)) }, 'api');
       assert.equal(code, 2);
       assert.equal(stderr.trim().split('\n').length, 1, stderr);
-      assert.match(stderr, new RegExp(`^PORT=${portOf(held)}: 127\\.0\\.0\\.1:${portOf(held)} is already in use; set PORT to a free port \\(0 picks one\\)`));
+      assert.match(
+        stderr,
+        new RegExp(
+          `^PORT=${portOf(held)}: 127\\.0\\.0\\.1:${portOf(held)} is already in use; set PORT to a free port \\(0 picks one\\)`,
+        ),
+      );
     } finally {
       await release(held);
     }
@@ -69,11 +76,18 @@ describe('black box: a port that is taken', () => {
     try {
       for (const role of ['stock', 'payment']) roles.push(await startProcess({ METRICS_PORT: '' }, role));
       const ports = roles.map((p) => Number(new URL(p.url).port));
-      assert.ok(ports.every((p) => p !== 9464 && p > 0), `${ports}`);
+      assert.ok(
+        ports.every((p) => p !== 9464 && p > 0),
+        `${ports}`,
+      );
       assert.notEqual(ports[0], ports[1]);
       for (const p of roles) {
         assert.equal((await new Client(p.url).request('GET', '/healthz')).status, 200);
-        assert.ok(p.stdout.items.some((l) => /METRICS_PORT is not set and 9464 is taken; serving \/metrics and \/healthz on \d+ instead/.test(l)));
+        assert.ok(
+          p.stdout.items.some((l) =>
+            /METRICS_PORT is not set and 9464 is taken; serving \/metrics and \/healthz on \d+ instead/.test(l),
+          ),
+        );
       }
     } finally {
       for (const p of roles) assert.equal(await p.stop(), 0);
@@ -92,7 +106,9 @@ describe('black box: a role whose broker is away', () => {
       const health = await c.request('GET', '/healthz');
       assert.equal(health.status, 503);
       assert.deepEqual(health.body, { status: 'starting', waitingFor: ['broker'] });
-      const order = await c.request('POST', '/orders', { body: { userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] } });
+      const order = await c.request('POST', '/orders', {
+        body: { userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] },
+      });
       assert.equal(order.status, 503);
       assert.match(order.body.error, /waiting for broker/);
       assert.equal(p.child.exitCode, null, 'still running');
@@ -111,7 +127,8 @@ describe('black box: a role whose broker is away', () => {
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
 const skipRedis = hasRedisServer ? false : 'redis-server is not installed (apt-get install redis-server)';
-if (!hasRedisServer && process.env.REQUIRE_INTEGRATION === '1') throw new Error(`REQUIRE_INTEGRATION=1 but ${skipRedis}`);
+if (!hasRedisServer && process.env.REQUIRE_INTEGRATION === '1')
+  throw new Error(`REQUIRE_INTEGRATION=1 but ${skipRedis}`);
 
 describe('black box: a role whose Redis comes up after it started', () => {
   let redis: RedisServer | undefined;
@@ -119,7 +136,11 @@ describe('black box: a role whose Redis comes up after it started', () => {
 
   it('waits, then serves without a restart: healthz 200 and an order completes', { skip: skipRedis }, async () => {
     const port = await freePort();
-    const p = await startProcess({ STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${port}`, KEY_PREFIX: uniquePrefix('wait'), SEED_DEMO: '1' }, 'all', 'starting');
+    const p = await startProcess(
+      { STORE: 'redis', REDIS_URL: `redis://127.0.0.1:${port}`, KEY_PREFIX: uniquePrefix('wait'), SEED_DEMO: '1' },
+      'all',
+      'starting',
+    );
     try {
       await p.stdout.until(waitingLine(/Redis at redis:\/\/127\.0\.0\.1/), 'a line saying it waits for Redis', 30_000);
       const c = new Client(p.url);
@@ -127,7 +148,11 @@ describe('black box: a role whose Redis comes up after it started', () => {
       assert.equal((await c.request('GET', '/products/p1')).status, 503);
 
       redis = await startRedisServerOn(port);
-      await p.stdout.until((lines) => lines.some((l) => /is up .* on http/.test(l)), 'the role to come up once Redis answers', 30_000);
+      await p.stdout.until(
+        (lines) => lines.some((l) => /is up .* on http/.test(l)),
+        'the role to come up once Redis answers',
+        30_000,
+      );
       const health = await c.request('GET', '/healthz');
       assert.equal(health.status, 200);
       assert.equal(health.body.status, 'ok');

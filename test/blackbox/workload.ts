@@ -14,8 +14,15 @@ export interface Workload {
 
 export async function placeMixedOrders(c: Client, label: string, count: number, seed = 1): Promise<Workload> {
   const rng = seededRng(seed);
-  const products = Array.from({ length: 5 }, (_, i) => ({ pid: `${label}-p${i}`, stock: 10 + rng.int(40), price: 1 + rng.int(900) }));
-  const users = Array.from({ length: 8 }, (_, i) => ({ uid: `${label}-u${i}`, balance: i === 0 ? 0 : rng.int(30_000) }));
+  const products = Array.from({ length: 5 }, (_, i) => ({
+    pid: `${label}-p${i}`,
+    stock: 10 + rng.int(40),
+    price: 1 + rng.int(900),
+  }));
+  const users = Array.from({ length: 8 }, (_, i) => ({
+    uid: `${label}-u${i}`,
+    balance: i === 0 ? 0 : rng.int(30_000),
+  }));
   await Promise.all(products.map((p) => c.admin(`/products/${p.pid}`, { stock: p.stock, price: p.price })));
   await Promise.all(users.map((u) => c.admin(`/users/${u.uid}`, { balance: u.balance })));
   const orders = Array.from({ length: count }, () => {
@@ -32,10 +39,15 @@ export async function placeMixedOrders(c: Client, label: string, count: number, 
     orderIds,
     async verify(limitMs = 90_000) {
       const done = await Promise.all(orderIds.map((id) => c.awaitTerminal(id, limitMs)));
-      const problems = done.filter((o) => !['COMPLETED', 'REJECTED', 'CANCELLED'].includes(o.status)).map((o) => `${o.orderId} stuck in ${o.status}`);
+      const problems = done
+        .filter((o) => !['COMPLETED', 'REJECTED', 'CANCELLED'].includes(o.status))
+        .map((o) => `${o.orderId} stuck in ${o.status}`);
       const completed = done.filter((o) => o.status === 'COMPLETED');
       for (const p of products) {
-        const sold = completed.flatMap((o) => o.items).filter((i: { productId: string }) => i.productId === p.pid).reduce((s: number, i: { quantity: number }) => s + i.quantity, 0);
+        const sold = completed
+          .flatMap((o) => o.items)
+          .filter((i: { productId: string }) => i.productId === p.pid)
+          .reduce((s: number, i: { quantity: number }) => s + i.quantity, 0);
         const stock = (await c.request('GET', `/products/${p.pid}`)).body.stock;
         if (stock !== p.stock - sold) problems.push(`${p.pid}: stock ${stock}, expected ${p.stock - sold}`);
       }

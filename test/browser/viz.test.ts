@@ -33,7 +33,14 @@ describe('GET /viz in a browser', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
 
@@ -42,15 +49,23 @@ describe('GET /viz in a browser', () => {
     await proc?.stop();
   });
 
-  it('shows live counts that move with a burst of orders, and lights up one order\'s path', { skip }, async () => {
+  it("shows live counts that move with a burst of orders, and lights up one order's path", { skip }, async () => {
     const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
     const foreign: string[] = [];
     page.on('request', (r) => void (r.url().startsWith(proc.url) || foreign.push(r.url())));
     const total = (s: string) => page.$eval(`[data-count="${s}"]`, (e) => Number(e.textContent));
 
     await page.goto(`${proc.url}/viz`);
-    await page.waitForFunction(() => document.querySelector('[data-count="COMPLETED"]')?.textContent !== '–', null, WAIT);
-    const base = { COMPLETED: await total('COMPLETED'), REJECTED: await total('REJECTED'), CANCELLED: await total('CANCELLED') };
+    await page.waitForFunction(
+      () => document.querySelector('[data-count="COMPLETED"]')?.textContent !== '–',
+      null,
+      WAIT,
+    );
+    const base = {
+      COMPLETED: await total('COMPLETED'),
+      REJECTED: await total('REJECTED'),
+      CANCELLED: await total('CANCELLED'),
+    };
 
     const client = new Client(proc.url);
     const burst = [
@@ -61,11 +76,15 @@ describe('GET /viz in a browser', () => {
     const ids = await Promise.all(burst);
     const want = { COMPLETED: base.COMPLETED + 8, REJECTED: base.REJECTED + 4, CANCELLED: base.CANCELLED + 4 };
     await page.waitForFunction(
-      (w) => Object.entries(w).every(([s, n]) => Number(document.querySelector(`[data-count="${s}"]`)?.textContent) >= n),
+      (w) =>
+        Object.entries(w).every(([s, n]) => Number(document.querySelector(`[data-count="${s}"]`)?.textContent) >= n),
       want,
       WAIT,
     );
-    assert.equal(await page.$eval('#state-COMPLETED text.count', (e) => e.textContent), `${await total('COMPLETED')} total`);
+    assert.equal(
+      await page.$eval('#state-COMPLETED text.count', (e) => e.textContent),
+      `${await total('COMPLETED')} total`,
+    );
     assert.match((await page.$eval('#state-PAYING text.count', (e) => e.textContent)) ?? '', /^\d+ live$/);
 
     // Follow an order that paid nothing and was compensated: the longest path.
@@ -78,12 +97,17 @@ describe('GET /viz in a browser', () => {
 
     const visited = await page.$$eval('#diagram g.node.visited title', (ts) => ts.map((t) => t.textContent));
     assert.deepEqual(visited.sort(), [...new Set(path)].sort(), 'exactly the states in its history are lit');
-    assert.deepEqual(await page.$$eval('#diagram g.node.current title', (ts) => ts.map((t) => t.textContent)), ['CANCELLED']);
+    assert.deepEqual(await page.$$eval('#diagram g.node.current title', (ts) => ts.map((t) => t.textContent)), [
+      'CANCELLED',
+    ]);
     const timeline = await page.$$eval('#timeline li', (lis) => lis.map((li) => li.firstChild?.textContent));
     assert.deepEqual(timeline, path, 'the timeline lists the history in order');
     const lit = await page.$$eval('#diagram g.edge.visited', (es) => es.map((e) => e.id));
     for (let i = 1; i < path.length; i++) {
-      assert.ok(lit.some((id) => id.startsWith(`t:${path[i - 1]}:`) && id.endsWith(`:${path[i]}`)), `arrow ${path[i - 1]} -> ${path[i]} is lit`);
+      assert.ok(
+        lit.some((id) => id.startsWith(`t:${path[i - 1]}:`) && id.endsWith(`:${path[i]}`)),
+        `arrow ${path[i - 1]} -> ${path[i]} is lit`,
+      );
     }
 
     const shot = resolve('test-results/viz.png');

@@ -65,10 +65,17 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
 
     const group = (label: string): string => `${prefix}-${label}`;
     const key = (label: string | number): string => `${prefix}-k${label}`;
-    const msg = (topic: typeof T1 | typeof T2, k: string, seq: number): OutMessage => message(topic, { orderId: k }, { [SEQ]: String(seq) });
+    const msg = (topic: typeof T1 | typeof T2, k: string, seq: number): OutMessage =>
+      message(topic, { orderId: k }, { [SEQ]: String(seq) });
 
     /** Subscribes and records this test's deliveries; `act` runs first and may throw. */
-    async function consume(label: string, topics: readonly TopicName[], rec: Recorder<Seen>, act?: (d: Delivery) => Promise<void>, groupName = group(label)) {
+    async function consume(
+      label: string,
+      topics: readonly TopicName[],
+      rec: Recorder<Seen>,
+      act?: (d: Delivery) => Promise<void>,
+      groupName = group(label),
+    ) {
       const handler: Handler = async (d) => {
         if (!d.key.startsWith(prefix)) return;
         rec.push(seen(label, d));
@@ -91,7 +98,11 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
       await rec.count(100, 'deliveries');
       for (const k of keys) {
         const order = rec.items.filter((s) => s.key === k).map((s) => s.seq);
-        assert.deepEqual(order, Array.from({ length: 25 }, (_, i) => i), `order of ${k}`);
+        assert.deepEqual(
+          order,
+          Array.from({ length: 25 }, (_, i) => i),
+          `order of ${k}`,
+        );
       }
     });
 
@@ -104,7 +115,10 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
       await broker.publish(sent);
       await Promise.all([a.count(20, 'deliveries to group a'), b.count(20, 'deliveries to group b')]);
       for (const rec of [a, b]) {
-        assert.deepEqual(rec.items.map((s) => s.seq).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+        assert.deepEqual(
+          rec.items.map((s) => s.seq).sort((x, y) => x - y),
+          Array.from({ length: 20 }, (_, i) => i),
+        );
       }
     });
 
@@ -118,7 +132,14 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
       await rec.until((items) => items.some((s) => s.seq === 3), 'the last message');
       assert.deepEqual(
         rec.items.map((s) => [s.seq, s.attempt]),
-        [[0, 1], [0, 2], [0, 3], [1, 1], [2, 1], [3, 1]],
+        [
+          [0, 1],
+          [0, 2],
+          [0, 3],
+          [1, 1],
+          [2, 1],
+          [3, 1],
+        ],
       );
       const firstOffsets = new Set(rec.items.filter((s) => s.seq === 0).map((s) => s.offset));
       assert.equal(firstOffsets.size, 1, 'the same message each time');
@@ -144,7 +165,14 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
       await broker.publish([msg(T1, k, 0), msg(T1, k, 1)]);
       await main.until((items) => items.some((s) => s.seq === 1), 'the message after the refused one');
       const [letter] = await dead.count(1, 'dead letters');
-      assert.deepEqual(main.items.map((s) => [s.seq, s.attempt]), [[0, 1], [1, 1]], 'refused once, never retried');
+      assert.deepEqual(
+        main.items.map((s) => [s.seq, s.attempt]),
+        [
+          [0, 1],
+          [1, 1],
+        ],
+        'refused once, never retried',
+      );
       const refused = main.items[0]!;
       assert.ok(letter);
       assert.equal(letter.topic, dlqOf(T1));
@@ -167,18 +195,29 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
       await broker.publish(keys.flatMap((k, i) => [msg(T1, k, i), msg(T2, k, i)]));
       await rec.count(60, 'deliveries');
       const byPlace = new Map<string, string[]>();
-      for (const s of rec.items) byPlace.set(`${s.topic}/${s.key}`, [...(byPlace.get(`${s.topic}/${s.key}`) ?? []), s.by]);
+      for (const s of rec.items)
+        byPlace.set(`${s.topic}/${s.key}`, [...(byPlace.get(`${s.topic}/${s.key}`) ?? []), s.by]);
       assert.equal(byPlace.size, 60, 'every message seen');
-      for (const [place, members] of byPlace) assert.equal(members.length, 1, `${place} seen once, by ${members.join(',')}`);
+      for (const [place, members] of byPlace)
+        assert.equal(members.length, 1, `${place} seen once, by ${members.join(',')}`);
       for (const k of keys) {
-        assert.equal(byPlace.get(`${T1}/${k}`)?.[0], byPlace.get(`${T2}/${k}`)?.[0], `one member has both topics of ${k}`);
+        assert.equal(
+          byPlace.get(`${T1}/${k}`)?.[0],
+          byPlace.get(`${T2}/${k}`)?.[0],
+          `one member has both topics of ${k}`,
+        );
       }
       const ownerOfPartition = new Map<number, string>();
       for (const s of rec.items) {
-        assert.equal(ownerOfPartition.get(s.partition) ?? s.by, s.by, `partition ${s.partition} has one owner across topics`);
+        assert.equal(
+          ownerOfPartition.get(s.partition) ?? s.by,
+          s.by,
+          `partition ${s.partition} has one owner across topics`,
+        );
         ownerOfPartition.set(s.partition, s.by);
       }
-      if (ownerOfPartition.size > 1) assert.equal(new Set(ownerOfPartition.values()).size, 2, 'both members got partitions');
+      if (ownerOfPartition.size > 1)
+        assert.equal(new Set(ownerOfPartition.values()).size, 2, 'both members got partitions');
     });
 
     it('close() lets an in-flight handler finish first', async () => {

@@ -85,8 +85,10 @@ export function createFakeStore(): FakeStore {
       if (fail.create) throw new Error('ECONNREFUSED 127.0.0.1:6379');
       // No await before the check and the write: atomic, like the real adapters.
       const claim = order.idempotency && keys.get(order.idempotency.key);
-      if (claim) return { created: false, orderId: claim.orderId, sameBody: claim.bodyHash === order.idempotency!.bodyHash };
-      if (order.idempotency) keys.set(order.idempotency.key, { orderId: order.orderId, bodyHash: order.idempotency.bodyHash });
+      if (claim)
+        return { created: false, orderId: claim.orderId, sameBody: claim.bodyHash === order.idempotency!.bodyHash };
+      if (order.idempotency)
+        keys.set(order.idempotency.key, { orderId: order.orderId, bodyHash: order.idempotency.bodyHash });
       orders.set(order.orderId, structuredClone(order));
       views.set(order.orderId, structuredClone(order.view));
       return { created: true };

@@ -14,7 +14,11 @@ const FOREIGN_CITATION = new RegExp(['DESIGN(\\.md|\\s+rules?\\b)', 'CONTRACT\\.
 /** `rule \`a\``, `rules \`a\`, \`b\` and \`c\`` (possibly across comment lines). */
 const RULE_CITATION = /\brules?\s+`[a-z][a-z0-9-]*`(?:(?:[\s,;*/]|--|\band\b|\bor\b|\bto\b)+`[a-z][a-z0-9-]*`)*/g;
 
-export function walk(root: string, keep: (path: string) => boolean, skip = new Set(['node_modules', '.git', 'test-results'])): string[] {
+export function walk(
+  root: string,
+  keep: (path: string) => boolean,
+  skip = new Set(['node_modules', '.git', 'test-results']),
+): string[] {
   return readdirSync(root).flatMap((name) => {
     if (skip.has(name)) return [];
     const path = join(root, name);
@@ -30,7 +34,10 @@ export function headingSlugs(markdown: string): Set<string> {
   for (const line of withoutCodeBlocks(markdown).split('\n')) {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
-    const base = m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = m[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     slugs.add(n === 0 ? base : `${base}-${n}`);
@@ -78,14 +85,17 @@ export function brokenLinks(file: string, markdown: string, read: (path: string)
 
 /** Rule names a source text cites (`rule \`name\``), in order of appearance. */
 export function citedRules(source: string): string[] {
-  return [...source.matchAll(RULE_CITATION)].flatMap((m) => [...m[0].matchAll(/`([a-z][a-z0-9-]*)`/g)].map((n) => n[1]!));
+  return [...source.matchAll(RULE_CITATION)].flatMap((m) =>
+    [...m[0].matchAll(/`([a-z][a-z0-9-]*)`/g)].map((n) => n[1]!),
+  );
 }
 
 /** What is wrong with the citations of one source file, given the rule headings that exist. */
 export function badCitations(source: string, rules: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   const foreign = FOREIGN_CITATION.exec(source);
-  if (foreign) problems.push(`cites ${foreign[0]}, which is not in the repository (cite docs/architecture.md or docs/api.md)`);
+  if (foreign)
+    problems.push(`cites ${foreign[0]}, which is not in the repository (cite docs/architecture.md or docs/api.md)`);
   if (source.includes(OUTSIDE)) problems.push(`refers to ${OUTSIDE}, which is not in the repository`);
   for (const name of citedRules(source)) {
     if (!rules.has(name)) problems.push(`cites rule \`${name}\`, not a heading of docs/architecture.md`);

@@ -74,7 +74,14 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   const stepTimeoutMs = opts.stepTimeoutMs ?? 1_000;
   const clock = new ManualClock();
   const faults: MemoryFaults = { dup: 0, crash: 0, reorder: 0, pubfail: 0, seed, ...opts.faults };
-  const broker = createMemoryBroker({ mode: 'manual', faults, seed, clock, redelivery: FastBackoff.redelivery, partitions: 4 });
+  const broker = createMemoryBroker({
+    mode: 'manual',
+    faults,
+    seed,
+    clock,
+    redelivery: FastBackoff.redelivery,
+    partitions: 4,
+  });
   const store = createMemoryStore({ clock, orderRetentionMs: 10 * 60_000 });
   const config = {
     ...loadConfig({}),
@@ -110,10 +117,17 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
     /** Accepts an order exactly as the api does (one atomic write, then the publish). */
     async placeOrder(userId, items, o = {}) {
       const orderId = `o-${seed}-${++counter}`;
-      const deps = { store, broker: o.publish === false ? unreachable : broker, clock, stepTimeoutMs, compensationRetry: FastBackoff.compensation };
+      const deps = {
+        store,
+        broker: o.publish === false ? unreachable : broker,
+        clock,
+        stepTimeoutMs,
+        compensationRetry: FastBackoff.compensation,
+      };
       const outcome = await acceptOrder({ ...deps, newOrderId: () => orderId }, { userId, items });
       // 'unpublished' is the api's 503 with an orderId: the PENDING deadline ends the order.
-      if (outcome.kind !== 'accepted' && outcome.kind !== 'unpublished') throw new Error(`order not accepted: ${outcome.kind}`);
+      if (outcome.kind !== 'accepted' && outcome.kind !== 'unpublished')
+        throw new Error(`order not accepted: ${outcome.kind}`);
       orderIds.push(orderId);
       return orderId;
     },

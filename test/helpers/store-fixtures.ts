@@ -2,7 +2,12 @@
 import type { NewOrder, Store } from '../../src/ports/store.ts';
 import type { OrderStatus, OrderView } from '../../src/schemas.ts';
 
-export const orderView = (orderId: string, status: OrderStatus = 'PENDING', userId = 'u', productId = 'p'): OrderView => ({
+export const orderView = (
+  orderId: string,
+  status: OrderStatus = 'PENDING',
+  userId = 'u',
+  productId = 'p',
+): OrderView => ({
   orderId,
   userId,
   items: [{ productId, quantity: 1 }],

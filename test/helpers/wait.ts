@@ -54,7 +54,11 @@ export function deferred<T = void>(): Deferred<T> {
 }
 
 /** Fails with "timed out after N ms waiting for <what>" unless `promise` settles first. */
-export async function withTimeout<T>(promise: Promise<T>, what: string | (() => string), timeoutMs = DEFAULT_WAIT_MS): Promise<T> {
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  what: string | (() => string),
+  timeoutMs = DEFAULT_WAIT_MS,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

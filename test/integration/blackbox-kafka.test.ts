@@ -18,7 +18,12 @@ if (!found.services) {
   const { env, cleanup } = found.services;
 
   httpApiSuite('Kafka + Redis, all roles in one process', async () => {
-    const p = await startProcess({ ...env, ADMIN_TOKEN, KEY_PREFIX: `${env.KEY_PREFIX}all:`, TOPIC_PREFIX: `${env.TOPIC_PREFIX}all.` });
+    const p = await startProcess({
+      ...env,
+      ADMIN_TOKEN,
+      KEY_PREFIX: `${env.KEY_PREFIX}all:`,
+      TOPIC_PREFIX: `${env.TOPIC_PREFIX}all.`,
+    });
     return { client: new Client(p.url, ADMIN_TOKEN), faulty: false, stop: async () => void (await p.stop()) };
   });
 
@@ -30,7 +35,9 @@ if (!found.services) {
       TOPIC_PREFIX: `${env.TOPIC_PREFIX}split.`,
       KAFKA_GROUP_PREFIX: `${env.KAFKA_GROUP_PREFIX}split.`,
     };
-    const workers: RunningProcess[] = await Promise.all(['stock', 'order', 'payment'].map((role) => startProcess(split, role)));
+    const workers: RunningProcess[] = await Promise.all(
+      ['stock', 'order', 'payment'].map((role) => startProcess(split, role)),
+    );
     const api = await startProcess(split, 'api');
     return {
       client: new Client(api.url, ADMIN_TOKEN),

@@ -17,10 +17,18 @@ import { after, describe, it } from 'node:test';
 import type { RunResult } from '../../src/chaos/scenario.ts';
 import { freePort, redisSkipReason } from '../helpers/redis.ts';
 
-const cached = existsSync(join(process.env.KAFKA_LOCAL_HOME ?? join(homedir(), '.cache', 'order-saga-kafka'), 'kafka-3.9.2', 'libs', '.complete'));
+const cached = existsSync(
+  join(
+    process.env.KAFKA_LOCAL_HOME ?? join(homedir(), '.cache', 'order-saga-kafka'),
+    'kafka-3.9.2',
+    'libs',
+    '.complete',
+  ),
+);
 const required = process.env.REQUIRE_INTEGRATION === '1';
 const redisSkip = await redisSkipReason();
-const skip = redisSkip ?? (cached || required ? false : "Kafka's jars are not cached yet: run scripts/kafka-local.sh start once");
+const skip =
+  redisSkip ?? (cached || required ? false : "Kafka's jars are not cached yet: run scripts/kafka-local.sh start once");
 
 async function isFree(port: number): Promise<boolean> {
   const server = createServer();
@@ -44,15 +52,37 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
 
   it('keeps every order through deploys (rolling and recreating), kill -9 of each worker role and a Kafka restart', async () => {
     const port = await portPair();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/chaos/cli.ts', '--quick', '--fault', 'term,kill,kafka', '--seed', '11', '--kafka-port', String(port), '--dir', dir], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/chaos/cli.ts',
+        '--quick',
+        '--fault',
+        'term,kill,kafka',
+        '--seed',
+        '11',
+        '--kafka-port',
+        String(port),
+        '--dir',
+        dir,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     await once(child, 'exit');
     const line = out.trim().split('\n').pop() ?? '';
     const summary = JSON.parse(line) as { runs: RunResult[] };
-    process.stdout.write(`${out.split('\n').filter((l) => l.startsWith('|')).join('\n')}\n`);
+    process.stdout.write(
+      `${out
+        .split('\n')
+        .filter((l) => l.startsWith('|'))
+        .join('\n')}\n`,
+    );
     const byName = new Map(summary.runs.map((r) => [r.fault, r]));
     assert.deepEqual([...byName.keys()], ['none', 'term', 'term-recreate', 'kill', 'kill+copy', 'kafka']);
     for (const r of summary.runs) {
@@ -61,8 +91,13 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
       if (r.fault === 'none') continue;
       assert.ok((r.inFlightAtHit ?? 0) > 0, `${r.fault}: the fault hit orders in flight`);
       const accepted = r.orders - r.shed;
-      if (r.fault.startsWith('term')) assert.equal(r.timeoutCancelled, 0, 'a rolling deploy cancels nothing for TIMEOUT');
-      else assert.ok(r.timeoutCancelled <= accepted * 0.01, `${r.fault}: ${r.timeoutCancelled} CANCELLED for TIMEOUT of ${accepted}`);
+      if (r.fault.startsWith('term'))
+        assert.equal(r.timeoutCancelled, 0, 'a rolling deploy cancels nothing for TIMEOUT');
+      else
+        assert.ok(
+          r.timeoutCancelled <= accepted * 0.01,
+          `${r.fault}: ${r.timeoutCancelled} CANCELLED for TIMEOUT of ${accepted}`,
+        );
     }
   });
 });

@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { coPartition, createKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from '../../adapters/broker/kafka.ts';
+import {
+  coPartition,
+  createKafkaBroker,
+  type KafkaBroker,
+  type KafkaBrokerOptions,
+} from '../../adapters/broker/kafka.ts';
 import { BrokerUnavailableError, ConfigError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { DlqHeaders, type Delivery, type Subscription } from '../../src/ports/broker.ts';
@@ -41,7 +46,9 @@ const options = (prefix: string, extra: Partial<KafkaBrokerOptions> = {}): Kafka
 });
 
 /** A broker on fresh topics; `done()` closes it and deletes its topics. */
-async function fresh(extra: Partial<KafkaBrokerOptions> = {}): Promise<{ broker: KafkaBroker; prefix: string; done(): Promise<void> }> {
+async function fresh(
+  extra: Partial<KafkaBrokerOptions> = {},
+): Promise<{ broker: KafkaBroker; prefix: string; done(): Promise<void> }> {
   const prefix = uniquePrefix();
   const broker = await createKafkaBroker(options(prefix, extra));
   return { broker, prefix, done: () => broker.close().then(() => deleteTopics(brokers, prefix)) };
@@ -102,7 +109,14 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
       try {
         child = fork(fileURLToPath(new URL('../helpers/kafka.ts', import.meta.url)), ['member'], {
           execArgv: ['--import', 'tsx'],
-          env: { ...process.env, KAFKA_BROKERS: brokers.join(','), TOPIC_PREFIX: prefix, GROUP: group, TOPIC: T1, HANG_AT: String(hangAt) },
+          env: {
+            ...process.env,
+            KAFKA_BROKERS: brokers.join(','),
+            TOPIC_PREFIX: prefix,
+            GROUP: group,
+            TOPIC: T1,
+            HANG_AT: String(hangAt),
+          },
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         });
         const reports = new Recorder<MemberReport>();
@@ -115,12 +129,27 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
         await effects.until((s) => s.includes(hangAt), `the child to handle seq ${hangAt}`, SLOW_MS);
         child.kill('SIGKILL');
         // The group takes the dead member's partitions away once its session times out.
-        sub = await broker.subscribe({ group, topics: [T1], handler: async (d) => apply('parent', Number(d.headers[SEQ])) });
+        sub = await broker.subscribe({
+          group,
+          topics: [T1],
+          handler: async (d) => apply('parent', Number(d.headers[SEQ])),
+        });
         await effects.count(20, 'effects', SLOW_MS);
-        await deliveries.until((ds) => ds.some((d) => d.by === 'parent' && d.seq === hangAt), `seq ${hangAt} redelivered to the new member`, SLOW_MS);
-        assert.deepEqual([...effects.items].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i), 'every message applied exactly once');
+        await deliveries.until(
+          (ds) => ds.some((d) => d.by === 'parent' && d.seq === hangAt),
+          `seq ${hangAt} redelivered to the new member`,
+          SLOW_MS,
+        );
+        assert.deepEqual(
+          [...effects.items].sort((a, b) => a - b),
+          Array.from({ length: 20 }, (_, i) => i),
+          'every message applied exactly once',
+        );
         assert.ok((applied.get(hangAt) ?? 0) >= 2, `seq ${hangAt} was delivered to both members`);
-        assert.ok(deliveries.items.filter((d) => d.by === 'child').every((d) => d.seq <= hangAt), 'the child stopped at the message it never finished');
+        assert.ok(
+          deliveries.items.filter((d) => d.by === 'child').every((d) => d.seq <= hangAt),
+          'the child stopped at the message it never finished',
+        );
       } finally {
         child?.kill('SIGKILL');
         await sub?.close();
@@ -134,11 +163,21 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
       type Seen = { by: string; topic: string; partition: number; key: string; seq: number; phase: string };
       const rec = new Recorder<Seen>();
       const member = (by: string) => async (d: Delivery) =>
-        rec.push({ by, topic: d.topic, partition: d.partition, key: d.key, seq: Number(d.headers[SEQ]), phase: d.headers['x-phase'] ?? '' });
+        rec.push({
+          by,
+          topic: d.topic,
+          partition: d.partition,
+          key: d.key,
+          seq: Number(d.headers[SEQ]),
+          phase: d.headers['x-phase'] ?? '',
+        });
       // 30 keys: all of them missing the partition of one member is a (2/3)^30 chance.
       const keys = Array.from({ length: 30 }, (_, i) => `${prefix}k${i}`);
       let seq = 0;
-      const round = (phase: string) => broker.publish(keys.flatMap((k) => [msg(T1, k, seq, { 'x-phase': phase }), msg(T2, k, seq++, { 'x-phase': phase })]));
+      const round = (phase: string) =>
+        broker.publish(
+          keys.flatMap((k) => [msg(T1, k, seq, { 'x-phase': phase }), msg(T2, k, seq++, { 'x-phase': phase })]),
+        );
       const subs: Subscription[] = [];
       try {
         subs.push(await broker.subscribe({ group, topics: [T1, T2], handler: member('a') }));
@@ -147,21 +186,36 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
         // The second member joins while messages keep coming.
         const joining = broker.subscribe({ group, topics: [T1, T2], handler: member('b') });
         let joined = false;
-        void joining.then(() => (joined = true), () => (joined = true));
+        void joining.then(
+          () => (joined = true),
+          () => (joined = true),
+        );
         for (let i = 0; i < 50 && !joined; i++) await round('during');
         subs.push(await joining);
         for (let i = 0; i < 5; i++) await round('after');
         const total = seq * 2;
-        const distinct = (items: readonly Seen[]): number => new Set(items.map((s) => `${s.topic}/${s.key}/${s.seq}`)).size;
+        const distinct = (items: readonly Seen[]): number =>
+          new Set(items.map((s) => `${s.topic}/${s.key}/${s.seq}`)).size;
         await rec.until((items) => distinct(items) === total, `all ${total} messages`, SLOW_MS);
         const late = rec.items.filter((s) => s.phase === 'after');
         const owner = new Map<number, string>();
         for (const s of late) {
-          assert.equal(owner.get(s.partition) ?? s.by, s.by, `partition ${s.partition} has one member across both topics`);
+          assert.equal(
+            owner.get(s.partition) ?? s.by,
+            s.by,
+            `partition ${s.partition} has one member across both topics`,
+          );
           owner.set(s.partition, s.by);
         }
-        assert.deepEqual(new Set(owner.values()), new Set(['a', 'b']), 'both members own partitions after the rebalance');
-        assert.ok(rec.items.some((s) => s.phase === 'during'), 'messages flowed while the member joined');
+        assert.deepEqual(
+          new Set(owner.values()),
+          new Set(['a', 'b']),
+          'both members own partitions after the rebalance',
+        );
+        assert.ok(
+          rec.items.some((s) => s.phase === 'during'),
+          'messages flowed while the member joined',
+        );
       } finally {
         await Promise.all(subs.map((s) => s.close()));
         await done();
@@ -222,11 +276,23 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
           topics: [T1, dlqOf(T1) as unknown as TopicName],
           handler: async (d) => rec.push(d),
         });
-        const meta = await publishRaw(brokers, `${prefix}${T1}`, { key, value: 'not json {', headers: { trace: 'abc' } });
+        const meta = await publishRaw(brokers, `${prefix}${T1}`, {
+          key,
+          value: 'not json {',
+          headers: { trace: 'abc' },
+        });
         await broker.publish([msg(T1, key, 1)]);
         const isLetter = (d: Delivery): boolean => (d.topic as string) === dlqOf(T1);
-        await rec.until((items) => items.some(isLetter) && items.some((d) => d.topic === T1), 'the dead letter and the next message', SLOW_MS);
-        assert.deepEqual(rec.items.filter((d) => d.topic === T1).map((d) => d.headers[SEQ]), ['1'], 'the handler never saw the poison message');
+        await rec.until(
+          (items) => items.some(isLetter) && items.some((d) => d.topic === T1),
+          'the dead letter and the next message',
+          SLOW_MS,
+        );
+        assert.deepEqual(
+          rec.items.filter((d) => d.topic === T1).map((d) => d.headers[SEQ]),
+          ['1'],
+          'the handler never saw the poison message',
+        );
         const letter = rec.items.find(isLetter)!;
         assert.equal(letter.key, key);
         assert.equal(letter.value, 'not json {', 'the original bytes, as text');

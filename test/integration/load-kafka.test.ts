@@ -35,15 +35,40 @@ describe('load generator on Kafka + Redis', { skip: found.skip, timeout: 180_000
   });
 
   it('runs in-process with poor users; the invariants hold', async () => {
-    const env = { ...services.env, KEY_PREFIX: `${services.env.KEY_PREFIX}in:`, TOPIC_PREFIX: `${services.env.TOPIC_PREFIX}in.`, KAFKA_GROUP_PREFIX: `${services.env.KAFKA_GROUP_PREFIX}in.` };
-    const report = await runLoad(loadOptions({ orders: 300, concurrency: 32, products: 20, users: 50, poorUsers: 0.2, seed: 5 }), env);
+    const env = {
+      ...services.env,
+      KEY_PREFIX: `${services.env.KEY_PREFIX}in:`,
+      TOPIC_PREFIX: `${services.env.TOPIC_PREFIX}in.`,
+      KAFKA_GROUP_PREFIX: `${services.env.KAFKA_GROUP_PREFIX}in.`,
+    };
+    const report = await runLoad(
+      loadOptions({ orders: 300, concurrency: 32, products: 20, users: 50, poorUsers: 0.2, seed: 5 }),
+      env,
+    );
     assertKafkaReport(report, 'in-process', 300);
   });
 
   it('runs over HTTP against all roles in one process', async () => {
-    const env = { ...services.env, ADMIN_TOKEN: 'load-it', KEY_PREFIX: `${services.env.KEY_PREFIX}http:`, TOPIC_PREFIX: `${services.env.TOPIC_PREFIX}http.`, KAFKA_GROUP_PREFIX: `${services.env.KAFKA_GROUP_PREFIX}http.` };
+    const env = {
+      ...services.env,
+      ADMIN_TOKEN: 'load-it',
+      KEY_PREFIX: `${services.env.KEY_PREFIX}http:`,
+      TOPIC_PREFIX: `${services.env.TOPIC_PREFIX}http.`,
+      KAFKA_GROUP_PREFIX: `${services.env.KAFKA_GROUP_PREFIX}http.`,
+    };
     api = await startProcess(env);
-    const report = await runLoad(loadOptions({ orders: 300, concurrency: 32, products: 20, users: 50, seed: 6, target: api.url, adminToken: 'load-it' }), {});
+    const report = await runLoad(
+      loadOptions({
+        orders: 300,
+        concurrency: 32,
+        products: 20,
+        users: 50,
+        seed: 6,
+        target: api.url,
+        adminToken: 'load-it',
+      }),
+      {},
+    );
     assertKafkaReport(report, 'http', 300);
   });
 });

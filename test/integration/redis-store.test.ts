@@ -58,7 +58,13 @@ const newOrder = (orderId: string, wakeAt: number, key?: string): NewOrder => ({
 });
 
 const finish = (store: Store, orderId: string, version = 1) =>
-  store.commitSaga(orderId, version, { snapshot: {}, outbox: [], view: view(orderId, 'COMPLETED'), wakeAt: null, terminal: true });
+  store.commitSaga(orderId, version, {
+    snapshot: {},
+    outbox: [],
+    view: view(orderId, 'COMPLETED'),
+    wakeAt: null,
+    terminal: true,
+  });
 
 const isUnavailable = (err: unknown): boolean => {
   assert.ok(err instanceof StoreUnavailableError, `expected StoreUnavailableError, got ${String(err)}`);
@@ -110,7 +116,9 @@ if (skip !== undefined) {
       await store.putProduct({ productId: `p-${id}`, stock: MAX_AMOUNT, price: MAX_AMOUNT });
       assert.deepEqual(await store.reserve(`o3-${id}`, [{ productId: `p-${id}`, quantity: 3 }]), { ok: true });
       assert.equal(await redis.hget(`${keyPrefix}{p:p-${id}}`, 'stock'), '9007199254740988');
-      assert.deepEqual(await store.getProducts([`p-${id}`]), [{ productId: `p-${id}`, stock: MAX_AMOUNT - 3, price: MAX_AMOUNT }]);
+      assert.deepEqual(await store.getProducts([`p-${id}`]), [
+        { productId: `p-${id}`, stock: MAX_AMOUNT - 3, price: MAX_AMOUNT },
+      ]);
       // A total past 2^53-1 is compared, never subtracted, and refused as the memory store does.
       const huge = await store.reserve(`o4-${id}`, [
         { productId: `p-${id}`, quantity: MAX_AMOUNT },
@@ -171,7 +179,15 @@ if (skip !== undefined) {
       assert.ok(mine.length >= 10, `found ${mine.join(', ')}`);
       for (const k of mine) assert.ok(k.startsWith(a.keyPrefix) || k.startsWith(b.keyPrefix), k);
       const aKeys = (await keysUnder(redis, a.keyPrefix)).map((k) => k.slice(a.keyPrefix.length)).sort();
-      for (const k of [`{p:${p}}`, `{u:${u}}`, `{p:${p}}:res:${o}`, `{u:${u}}:pay:${o}`, `{o:${o}}`, `idem:k-${id}`, 'counts']) {
+      for (const k of [
+        `{p:${p}}`,
+        `{u:${u}}`,
+        `{p:${p}}:res:${o}`,
+        `{u:${u}}:pay:${o}`,
+        `{o:${o}}`,
+        `idem:k-${id}`,
+        'counts',
+      ]) {
         assert.ok(aKeys.includes(k), `${k} in ${aKeys.join(', ')}`);
       }
     });
@@ -184,7 +200,13 @@ if (skip !== undefined) {
       assert.equal(await redis.pttl(`${keyPrefix}{p:p}:res:o1`), -1, 'an effect of an order in flight never expires');
 
       await store.createOrder(newOrder('o1', t + 10, 'k1'));
-      await store.commitSaga('o1', 1, { snapshot: {}, outbox: [], view: view('o1', 'RESERVING'), wakeAt: t + 10, terminal: false });
+      await store.commitSaga('o1', 1, {
+        snapshot: {},
+        outbox: [],
+        view: view('o1', 'RESERVING'),
+        wakeAt: t + 10,
+        terminal: false,
+      });
       assert.equal(await redis.pttl(`${keyPrefix}{o:o1}`), -1, 'an unfinished order never expires');
       assert.equal(await redis.pttl(`${keyPrefix}idem:k1`), -1);
       assert.equal(await finish(store, 'o1', 2), true);
@@ -195,7 +217,10 @@ if (skip !== undefined) {
       assert.equal(await redis.pttl(`${keyPrefix}{p:p}:res:o1`), -1, 'not retained yet');
       assert.equal(await store.retainEffects(clock.now(), 10, 1_000), 1);
       const effectTtl = await redis.pttl(`${keyPrefix}{p:p}:res:o1`);
-      assert.ok(effectTtl > 2 * RETENTION_MS && effectTtl <= 2 * RETENTION_MS + 60_000, `effect record PTTL ${effectTtl}`);
+      assert.ok(
+        effectTtl > 2 * RETENTION_MS && effectTtl <= 2 * RETENTION_MS + 60_000,
+        `effect record PTTL ${effectTtl}`,
+      );
       assert.equal(await redis.zcard(`${keyPrefix}retention`), 0, 'the entry goes once its records are retained');
 
       clock.advance(RETENTION_MS);
@@ -203,7 +228,11 @@ if (skip !== undefined) {
       assert.equal(await redis.exists(`${keyPrefix}{o:o1}`, `${keyPrefix}idem:k1`), 0);
       clock.advance(RETENTION_MS);
       assert.deepEqual(await store.reserve('o1', [{ productId: 'p', quantity: 1 }]), { ok: true });
-      assert.equal((await store.getProducts(['p']))[0]?.stock, 3, 'the expired record is gone, so the orderId reserves afresh');
+      assert.equal(
+        (await store.getProducts(['p']))[0]?.stock,
+        3,
+        'the expired record is gone, so the orderId reserves afresh',
+      );
     });
 
     it('takes a retention entry again when the one that leased it died, and retains idempotently', async () => {
@@ -299,7 +328,8 @@ if (skip !== undefined) {
         assert.deepEqual(got, want, `step ${step}: ${steps.slice(-5).join(' | ')}`);
         if (name === 'advance') continue;
         assert.deepEqual(await redisStore.getProducts(products), await memory.getProducts(products), `step ${step}`);
-        for (const user of users) assert.deepEqual(await redisStore.getUser(user), await memory.getUser(user), `step ${step}`);
+        for (const user of users)
+          assert.deepEqual(await redisStore.getUser(user), await memory.getUser(user), `step ${step}`);
       }
     });
 
@@ -320,7 +350,12 @@ if (skip !== undefined) {
     after(() => server.stop());
 
     it('rejects every method with StoreUnavailableError, and close() still works twice', async () => {
-      const store = await createRedisStore({ url: server.url, keyPrefix: uniquePrefix(), clock: new ManualClock(Date.now()), orderRetentionMs: 1_000 });
+      const store = await createRedisStore({
+        url: server.url,
+        keyPrefix: uniquePrefix(),
+        clock: new ManualClock(Date.now()),
+        orderRetentionMs: 1_000,
+      });
       await store.createOrder(newOrder('o1', 0));
       await store.ping();
       await server.stop();
@@ -341,7 +376,10 @@ if (skip !== undefined) {
       assert.equal(lockedFnRan, false);
       await store.close();
       await store.close();
-      await assert.rejects(store.watch('o1', () => {}), isUnavailable);
+      await assert.rejects(
+        store.watch('o1', () => {}),
+        isUnavailable,
+      );
       await assert.rejects(store.getOrder('o1'), isUnavailable);
     });
   });
@@ -383,7 +421,10 @@ if (skip !== undefined) {
           return i;
         }),
       );
-      assert.deepEqual(await Promise.all(runs), Array.from({ length: 40 }, (_, i) => i));
+      assert.deepEqual(
+        await Promise.all(runs),
+        Array.from({ length: 40 }, (_, i) => i),
+      );
       assert.equal(worst, 1);
     });
 
@@ -404,12 +445,15 @@ if (skip !== undefined) {
         assert.equal(await c.exists(`${prefix}lock:r1`), 1, `lock on ${s.url}`);
         c.disconnect();
       }
-      await assert.rejects(other.withLocks(['r0', 'r1'], async () => assert.fail('ran without the lock')), (err: unknown) => {
-        assert.ok(err instanceof LockNotAcquiredError, String(err));
-        assert.equal(err.code, 'LOCK_NOT_ACQUIRED');
-        assert.equal(err.retriable, true);
-        return true;
-      });
+      await assert.rejects(
+        other.withLocks(['r0', 'r1'], async () => assert.fail('ran without the lock')),
+        (err: unknown) => {
+          assert.ok(err instanceof LockNotAcquiredError, String(err));
+          assert.equal(err.code, 'LOCK_NOT_ACQUIRED');
+          assert.equal(err.retriable, true);
+          return true;
+        },
+      );
       // The refused set took nothing: r0 is free.
       assert.equal(await other.withLocks(['r0'], async () => 'r0 free'), 'r0 free');
       release.resolve();
@@ -423,7 +467,10 @@ if (skip !== undefined) {
       await servers[2]!.stop();
       await store.withLocks(['q'], async () => seen.push(1));
       await servers[1]!.stop();
-      await assert.rejects(store.withLocks(['q'], async () => seen.push(2)), isUnavailable);
+      await assert.rejects(
+        store.withLocks(['q'], async () => seen.push(2)),
+        isUnavailable,
+      );
       assert.deepEqual(seen.items, [1]);
     });
   });

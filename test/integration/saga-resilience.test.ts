@@ -20,7 +20,9 @@ const ADMIN_TOKEN = 'it-secret';
 
 /** Orders of `ids` not terminal yet: proof a fault hit work in flight, not an idle system. */
 async function notTerminal(c: Client, ids: readonly string[]): Promise<number> {
-  const statuses = await Promise.all(ids.map(async (id) => (await c.request('GET', `/orders/${id}`)).body?.status as string));
+  const statuses = await Promise.all(
+    ids.map(async (id) => (await c.request('GET', `/orders/${id}`)).body?.status as string),
+  );
   return statuses.filter((s) => !['COMPLETED', 'REJECTED', 'CANCELLED'].includes(s)).length;
 }
 const found = await realServices('res');
@@ -96,11 +98,19 @@ describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 
     });
     try {
       await system.store.seed([{ productId: 'cp', stock: 100, price: 10 }], [{ userId: 'cu', balance: 1_000 }]);
-      const deps = { ...system, clock: systemClock, stepTimeoutMs: 30_000, compensationRetry: { initialMs: 500, maxMs: 2_000, factor: 2 } };
+      const deps = {
+        ...system,
+        clock: systemClock,
+        stepTimeoutMs: 30_000,
+        compensationRetry: { initialMs: 500, maxMs: 2_000, factor: 2 },
+      };
       const ids = await Promise.all(
         Array.from({ length: 20 }, async (_, i) => {
           const orderId = `crash-${i}-${Date.now()}`;
-          const outcome = await acceptOrder({ ...deps, newOrderId: () => orderId }, { userId: 'cu', items: [{ productId: 'cp', quantity: 1 }] });
+          const outcome = await acceptOrder(
+            { ...deps, newOrderId: () => orderId },
+            { userId: 'cu', items: [{ productId: 'cp', quantity: 1 }] },
+          );
           assert.equal(outcome.kind, 'accepted');
           return orderId;
         }),
@@ -116,16 +126,22 @@ describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 
                   resolve(status);
                 }
               };
-              void system.store.watch(id, (v) => check(v.status)).then(async (unwatch) => {
-                stop = unwatch;
-                const v = await system.store.getOrder(id);
-                if (v) check(v.status);
-              });
+              void system.store
+                .watch(id, (v) => check(v.status))
+                .then(async (unwatch) => {
+                  stop = unwatch;
+                  const v = await system.store.getOrder(id);
+                  if (v) check(v.status);
+                });
             }),
         ),
       );
       assert.ok(crashes > 0, 'crashes were injected');
-      assert.deepEqual(views, ids.map(() => 'COMPLETED'), 'no order needed a timeout: every outbox was re-sent');
+      assert.deepEqual(
+        views,
+        ids.map(() => 'COMPLETED'),
+        'no order needed a timeout: every outbox was re-sent',
+      );
       assert.equal((await system.store.getProducts(['cp']))[0]?.stock, 80);
       assert.equal((await system.store.getUser('cu'))?.balance, 800);
     } finally {

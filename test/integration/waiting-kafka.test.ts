@@ -13,14 +13,25 @@ import { after, describe, it } from 'node:test';
 import { Client, startProcess, type RunningProcess } from '../blackbox/client.ts';
 import { deleteKeys, freePort, REDIS_URL, redisSkipReason } from '../helpers/redis.ts';
 
-const cached = existsSync(join(process.env.KAFKA_LOCAL_HOME ?? join(homedir(), '.cache', 'order-saga-kafka'), 'kafka-3.9.2', 'libs', '.complete'));
+const cached = existsSync(
+  join(
+    process.env.KAFKA_LOCAL_HOME ?? join(homedir(), '.cache', 'order-saga-kafka'),
+    'kafka-3.9.2',
+    'libs',
+    '.complete',
+  ),
+);
 const required = process.env.REQUIRE_INTEGRATION === '1';
 const redisSkip = await redisSkipReason();
-const skip = redisSkip ?? (cached || required ? false : "Kafka's jars are not cached yet: run scripts/kafka-local.sh start once");
+const skip =
+  redisSkip ?? (cached || required ? false : "Kafka's jars are not cached yet: run scripts/kafka-local.sh start once");
 
 /** Runs scripts/kafka-local.sh <command> against this test's own broker; resolves with its exit code. */
 async function kafkaLocal(command: 'start' | 'stop', env: Record<string, string>): Promise<number | null> {
-  const child = spawn('scripts/kafka-local.sh', [command], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn('scripts/kafka-local.sh', [command], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const [code] = (await once(child, 'exit')) as [number | null];
   return code;
 }
@@ -62,13 +73,21 @@ describe('black box: a role whose Kafka comes up after it started', { skip }, ()
       'all',
       'starting',
     );
-    await role.stdout.until((lines) => lines.some((l) => l.includes('"msg":"waiting for the broker (Kafka at 127.0.0.1')), 'a line saying it waits for Kafka', 30_000);
+    await role.stdout.until(
+      (lines) => lines.some((l) => l.includes('"msg":"waiting for the broker (Kafka at 127.0.0.1')),
+      'a line saying it waits for Kafka',
+      30_000,
+    );
     const c = new Client(role.url);
     assert.deepEqual((await c.request('GET', '/healthz')).body, { status: 'starting', waitingFor: ['broker'] });
 
     kafkaEnv = { KAFKA_PORT: String(port), KAFKA_LOCAL_DATA: data };
     assert.equal(await kafkaLocal('start', kafkaEnv), 0, 'the throwaway broker started');
-    await role.stdout.until((lines) => lines.some((l) => /is up .* on http/.test(l)), 'the role to come up once Kafka answers', 120_000);
+    await role.stdout.until(
+      (lines) => lines.some((l) => /is up .* on http/.test(l)),
+      'the role to come up once Kafka answers',
+      120_000,
+    );
     const health = await c.request('GET', '/healthz');
     assert.equal(health.status, 200);
     const orderId = await c.placeOrder('u1', [{ productId: 'p1', quantity: 1 }]);

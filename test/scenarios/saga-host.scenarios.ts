@@ -29,7 +29,15 @@ export function sagaHostScenarios(name: string, make: SagaStoreFactory): void {
     let cleanup: () => Promise<void>;
     let broker: RecordingBroker;
     const host = (extra: Partial<SagaHostDeps> = {}) =>
-      createSagaHost({ store, broker, clock, metrics: createMetrics(), logger: silentLogger, casAttempts: 5, ...extra });
+      createSagaHost({
+        store,
+        broker,
+        clock,
+        metrics: createMetrics(),
+        logger: silentLogger,
+        casAttempts: 5,
+        ...extra,
+      });
 
     async function newOrder(orderId = 'o1') {
       const { snapshot, view, wakeAt } = newOrderSaga({
@@ -79,7 +87,10 @@ export function sagaHostScenarios(name: string, make: SagaStoreFactory): void {
       const first = await h.receive(Topics.orderStart, start);
       assert.equal(first.kind, 'committed');
       if (first.kind !== 'committed') return;
-      assert.deepEqual([first.before.value, first.after.value, first.event.type, first.outbox], ['PENDING', 'RESERVING', 'START', []]);
+      assert.deepEqual(
+        [first.before.value, first.after.value, first.event.type, first.outbox],
+        ['PENDING', 'RESERVING', 'START', []],
+      );
       const paying = await h.receive(Topics.stockSuccess, { v, orderId: id, items: start.items });
       assert.equal(paying.kind === 'committed' && paying.outbox.map((m) => m.topic).join(), Topics.paymentRequest);
       const repeat = await h.receive(Topics.orderStart, start);
@@ -116,10 +127,13 @@ export function sagaHostScenarios(name: string, make: SagaStoreFactory): void {
       const h = host({ afterCommit: crashWhen(() => crashes-- > 0) });
       await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
       crashes = 1;
-      await assert.rejects(h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }), {
-        name: 'SimulatedCrashError',
-        code: 'SIMULATED_CRASH',
-      });
+      await assert.rejects(
+        h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }),
+        {
+          name: 'SimulatedCrashError',
+          code: 'SIMULATED_CRASH',
+        },
+      );
       const saga = (await store.loadSaga(id))!;
       assert.equal((await store.getOrder(id))!.status, 'PAYING', 'the snapshot was written');
       assert.equal(saga.outboxSent, false);
@@ -150,9 +164,12 @@ export function sagaHostScenarios(name: string, make: SagaStoreFactory): void {
       const h = host();
       await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
       broker.failNext = 1;
-      await assert.rejects(h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }), {
-        code: 'BROKER_UNAVAILABLE',
-      });
+      await assert.rejects(
+        h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] }),
+        {
+          code: 'BROKER_UNAVAILABLE',
+        },
+      );
       await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] }); // a duplicate, no transition
       assert.equal(broker.count(Topics.paymentRequest), 1);
     });

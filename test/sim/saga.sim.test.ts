@@ -30,7 +30,10 @@ const userIds = [...users.map((u) => u.userId), 'nobody'];
 const orderArb = fc.record({
   user: fc.integer({ min: 0, max: userIds.length - 1 }),
   lines: fc.uniqueArray(
-    fc.record({ product: fc.integer({ min: 0, max: productIds.length - 1 }), quantity: fc.integer({ min: 1, max: 5 }) }),
+    fc.record({
+      product: fc.integer({ min: 0, max: productIds.length - 1 }),
+      quantity: fc.integer({ min: 1, max: 5 }),
+    }),
     { minLength: 1, maxLength: 3, selector: (l) => l.product },
   ),
 });
@@ -103,7 +106,15 @@ describe('saga simulation under faults', () => {
         quantity: 1 + rng.int(4),
       })),
     }));
-    await runScenario({ seed: replay ?? 20261124, dup: 0.1, crash: 0.05, reorder: 0.3, pubfail: 0.03, sweepBetween: 0.01, orders });
+    await runScenario({
+      seed: replay ?? 20261124,
+      dup: 0.1,
+      crash: 0.05,
+      reorder: 0.3,
+      pubfail: 0.03,
+      sweepBetween: 0.01,
+      orders,
+    });
   });
 
   it('gives each uncontended order the outcome its content decides, announced downstream once per status, whatever the delivery faults', async () => {
@@ -123,7 +134,10 @@ describe('saga simulation under faults', () => {
     const expected = (userId: string, items: { productId: string; quantity: number }[]) => {
       if (items.some((i) => i.productId === 'ghost')) return 'REJECTED:UNKNOWN_PRODUCT';
       if (userId === 'nobody') return 'CANCELLED:UNKNOWN_USER';
-      const total = items.reduce((t, i) => t + i.quantity * catalogue.find((p) => p.productId === i.productId)!.price, 0);
+      const total = items.reduce(
+        (t, i) => t + i.quantity * catalogue.find((p) => p.productId === i.productId)!.price,
+        0,
+      );
       if (total > Number.MAX_SAFE_INTEGER) return 'CANCELLED:LIMIT_EXCEEDED';
       if (userId === 'broke' || total > 1_000_000_000) return 'CANCELLED:INSUFFICIENT_BALANCE';
       return 'COMPLETED';
@@ -139,7 +153,10 @@ describe('saga simulation under faults', () => {
             fc.record({
               user: fc.integer({ min: 0, max: uids.length - 1 }),
               lines: fc.uniqueArray(
-                fc.record({ product: fc.integer({ min: 0, max: pids.length - 1 }), quantity: fc.integer({ min: 1, max: 3 }) }),
+                fc.record({
+                  product: fc.integer({ min: 0, max: pids.length - 1 }),
+                  quantity: fc.integer({ min: 1, max: 3 }),
+                }),
                 { minLength: 1, maxLength: 3, selector: (l) => l.product },
               ),
             }),

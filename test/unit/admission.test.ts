@@ -22,7 +22,13 @@ const policy = (over: Partial<AdmissionPolicy> = {}): AdmissionPolicy => ({
 });
 
 /** Feeds the controller one sample per 100 ms: `rate` completions/s, `inFlight` not terminal. */
-function feed(c: AdmissionController, from: { at: number; terminal: number }, ms: number, rate: number, inFlight: number) {
+function feed(
+  c: AdmissionController,
+  from: { at: number; terminal: number },
+  ms: number,
+  rate: number,
+  inFlight: number,
+) {
   let { at, terminal } = from;
   for (let t = 0; t < ms; t += 100) {
     at += 100;
@@ -33,7 +39,7 @@ function feed(c: AdmissionController, from: { at: number; terminal: number }, ms
 }
 
 describe('admission controller', () => {
-  it('lets in flight follow the completion rate times the target latency (Little\'s law)', () => {
+  it("lets in flight follow the completion rate times the target latency (Little's law)", () => {
     const c = new AdmissionController(policy());
     feed(c, { at: 0, terminal: 0 }, 5_000, 300, 10);
     assert.equal(Math.round(c.completionRate), 300);
@@ -173,7 +179,10 @@ describe('admission gate', () => {
     const store = countsStore();
     const metrics = createMetrics();
     const lines: { msg: string; shed?: number }[] = [];
-    const logger = { warn: (obj: { shed: number }, msg: string) => void lines.push({ ...obj, msg }), debug() {} } as unknown as Logger;
+    const logger = {
+      warn: (obj: { shed: number }, msg: string) => void lines.push({ ...obj, msg }),
+      debug() {},
+    } as unknown as Logger;
     const gate = createAdmissionGate({ store, clock, policy: policy({ floor: 1 }), metrics, logger });
     await gate.admit();
     store.counts.PENDING = 1; // the store has seen the one admitted
@@ -188,7 +197,10 @@ describe('admission gate', () => {
     assert.match(text, /^admission_limit 1$/m);
     assert.match(text, /^admission_in_flight 1$/m);
     assert.equal(lines.length, 3); // at 0, 1000 and 2000 ms
-    assert.deepEqual(lines.map((l) => l.shed), [1, 4, 4]);
+    assert.deepEqual(
+      lines.map((l) => l.shed),
+      [1, 4, 4],
+    );
     assert.match(lines[0]!.msg, /OVERLOADED/);
     gate.close();
   });

@@ -45,7 +45,7 @@ describe('business clock', () => {
     assert.equal(business.at('o1', clock.now()), clock.now());
   });
 
-  it('holds an order whose answer sits unread in the saga\'s input, and lets it go once read', async () => {
+  it("holds an order whose answer sits unread in the saga's input, and lets it go once read", async () => {
     const { clock, broker, business } = setup();
     await broker.subscribe({ group: 'stock', topics: Subscriptions.stock, handler: noop });
     await broker.subscribe({ group: 'order', topics: Subscriptions.order, handler: noop });
@@ -73,7 +73,9 @@ describe('business clock', () => {
     clock.advance(60_000);
     await business.refresh();
     assert.equal(business.at('o1', clock.now()), before);
-    const other = ['o2', 'o3', 'o4', 'o5', 'o6', 'o7'].find((id) => broker.partitionOf!(id) !== broker.partitionOf!('o1'))!;
+    const other = ['o2', 'o3', 'o4', 'o5', 'o6', 'o7'].find(
+      (id) => broker.partitionOf!(id) !== broker.partitionOf!('o1'),
+    )!;
     assert.equal(business.at(other, clock.now()), clock.now(), 'other partitions go on');
   });
 
@@ -113,7 +115,15 @@ describe('deadlines and a worker away', () => {
     closing.push(() => h.close());
     await h.store.seed([{ productId: 'p1', stock: 10, price: 100 }], [{ userId: 'u1', balance: 1_000 }]);
     const stockRole = () =>
-      startSystem({ config: h.system.config, roles: ['stock'], broker: h.broker, store: h.store, clock: h.clock, backoff: FastBackoff, autoSweep: false });
+      startSystem({
+        config: h.system.config,
+        roles: ['stock'],
+        broker: h.broker,
+        store: h.store,
+        clock: h.clock,
+        backoff: FastBackoff,
+        autoSweep: false,
+      });
     await (await stockRole()).close(); // the stock group exists, its member gone (a deploy, a crash)
     const orderId = await h.placeOrder('u1', [{ productId: 'p1', quantity: 1 }]);
     for (let i = 0; i < 5; i++) {
@@ -123,7 +133,11 @@ describe('deadlines and a worker away', () => {
     }
     await h.broker.drain();
     // The saga read its own copy of order.start; the deadline waits for the stock worker's.
-    assert.equal((await h.store.getOrder(orderId))?.status, 'RESERVING', 'no deadline fired for time spent in our queue');
+    assert.equal(
+      (await h.store.getOrder(orderId))?.status,
+      'RESERVING',
+      'no deadline fired for time spent in our queue',
+    );
 
     const stock = await stockRole();
     closing.push(() => stock.close());

@@ -11,7 +11,8 @@ import { UsageError } from '../../src/load/options.ts';
 /** One order every 10 ms for `seconds` from `from`, each taking `latency(start)` ms. */
 function steady(from: number, seconds: number, latency: (start: number) => number): TracedOrder[] {
   const out: TracedOrder[] = [];
-  for (let t = from; t < from + seconds * 1000; t += 10) out.push({ start: t, latencyMs: latency(t), status: 'COMPLETED' });
+  for (let t = from; t < from + seconds * 1000; t += 10)
+    out.push({ start: t, latencyMs: latency(t), status: 'COMPLETED' });
   return out;
 }
 
@@ -32,7 +33,10 @@ describe('chaos options', () => {
     assert.deepEqual(parsed.options.faults, ['term', 'kafka']);
     assert.equal(parsed.options.rate, 40);
     assert.equal(parsed.options.quick, true);
-    assert.throws(() => parseChaosArgs(['--fault', 'meteor']), (err: unknown) => err instanceof UsageError && /--fault "meteor"/.test(err.message));
+    assert.throws(
+      () => parseChaosArgs(['--fault', 'meteor']),
+      (err: unknown) => err instanceof UsageError && /--fault "meteor"/.test(err.message),
+    );
     assert.throws(() => parseChaosArgs(['--orders', 'many']), UsageError);
     assert.deepEqual(parseChaosArgs(['--help']), { help: true });
   });

@@ -47,7 +47,11 @@ describe('config', () => {
     assert.deepEqual(c.redlockUrls, ['redis://a:1', 'redis://b:2', 'redis://c:3']);
     assert.deepEqual(c.memoryFaults, { dup: 0.05, crash: 0.01, reorder: 0.1, pubfail: 0.01, seed: 7 });
     assert.equal(c.topicPrefix, 'run42.');
-    assert.deepEqual(loadConfig({ REDIS_URL: 'redis://r:6380' }).redlockUrls, ['redis://r:6380'], 'REDLOCK_URLS defaults to REDIS_URL');
+    assert.deepEqual(
+      loadConfig({ REDIS_URL: 'redis://r:6380' }).redlockUrls,
+      ['redis://r:6380'],
+      'REDLOCK_URLS defaults to REDIS_URL',
+    );
   });
 
   it('reads MAX_IN_FLIGHT (0 is off); its default follows STEP_TIMEOUT_MS', () => {
@@ -100,8 +104,14 @@ describe('config', () => {
     assert.equal(loadConfig({ ORDER_RETENTION_MS: '300000' }).orderRetentionMs, 300_000);
     assert.equal(loadConfig({ STEP_TIMEOUT_MS: '1500', ORDER_RETENTION_MS: '15000' }).orderRetentionMs, 15_000);
     const refused = (env: Record<string, string>, message: RegExp) =>
-      assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('\n'));
-    refused({ STEP_TIMEOUT_MS: '1500', ORDER_RETENTION_MS: '14999' }, /^Invalid environment variable ORDER_RETENTION_MS="14999": expected at least 10 x STEP_TIMEOUT_MS \(15000\)$/);
+      assert.throws(
+        () => loadConfig(env),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message) && !err.message.includes('\n'),
+      );
+    refused(
+      { STEP_TIMEOUT_MS: '1500', ORDER_RETENTION_MS: '14999' },
+      /^Invalid environment variable ORDER_RETENTION_MS="14999": expected at least 10 x STEP_TIMEOUT_MS \(15000\)$/,
+    );
     // A long step timeout alone can make the default retention too short: still named.
     refused({ STEP_TIMEOUT_MS: '86400000' }, /ORDER_RETENTION_MS="604800000 \(the default\)".*864000000/);
   });
@@ -119,7 +129,10 @@ describe('config', () => {
   });
 
   it('refuses an unknown role with one line', () => {
-    const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'cashier'], { encoding: 'utf8', timeout: 30_000 });
+    const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'cashier'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     assert.notEqual(res.status, 0);
     assert.match(res.stderr.trim(), /^Unknown role "cashier"/);
   });

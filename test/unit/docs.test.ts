@@ -7,19 +7,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  badCitations,
-  brokenLinks,
-  citedRules,
-  headingSlugs,
-  readIfExists,
-  rel,
-  walk,
-} from '../helpers/docs-check.ts';
+import { badCitations, brokenLinks, citedRules, headingSlugs, readIfExists, rel, walk } from '../helpers/docs-check.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const architecture = readFileSync(join(root, 'docs/architecture.md'), 'utf8');
-const ruleNames = headingSlugs(architecture.slice(architecture.indexOf('\n## Rules'), architecture.indexOf('\n## Known pitfalls')));
+const ruleNames = headingSlugs(
+  architecture.slice(architecture.indexOf('\n## Rules'), architecture.indexOf('\n## Known pitfalls')),
+);
 const codeFolders = ['machines', 'src', 'adapters', 'test', 'scripts'];
 const self = new URL(import.meta.url).pathname;
 const isCode = (path: string): boolean => /\.(ts|mts|js|mjs|cjs|lua|sh)$/.test(path);
@@ -28,13 +22,16 @@ describe('documentation', () => {
   it('docs/architecture.md names the fifteen rules of the house as headings', () => {
     ruleNames.delete('rules');
     assert.equal(ruleNames.size, 15, [...ruleNames].join(', '));
-    for (const name of ['ports-and-adapters', 'deadlines-are-data', 'shed-at-the-door']) assert.ok(ruleNames.has(name), name);
+    for (const name of ['ports-and-adapters', 'deadlines-are-data', 'shed-at-the-door'])
+      assert.ok(ruleNames.has(name), name);
   });
 
   it('every relative link in every Markdown file of the repository leads to a file and heading that exist', () => {
     const files = walk(root, (p) => p.endsWith('.md'));
     assert.ok(files.length >= 10, `found only ${files.length} Markdown files`);
-    const problems = files.flatMap((f) => brokenLinks(f, readFileSync(f, 'utf8'), readIfExists).map((p) => `${rel(root, f)}: ${p}`));
+    const problems = files.flatMap((f) =>
+      brokenLinks(f, readFileSync(f, 'utf8'), readIfExists).map((p) => `${rel(root, f)}: ${p}`),
+    );
     assert.deepEqual(problems, []);
   });
 
@@ -45,7 +42,9 @@ describe('documentation', () => {
       ...walk(root, (p) => /\.(cjs|mjs)$/.test(p) && !p.slice(root.length).includes('/')),
     ];
     assert.ok(files.length > 100, `found only ${files.length} source files`);
-    const problems = files.flatMap((f) => badCitations(readFileSync(f, 'utf8'), ruleNames).map((p) => `${rel(root, f)}: ${p}`));
+    const problems = files.flatMap((f) =>
+      badCitations(readFileSync(f, 'utf8'), ruleNames).map((p) => `${rel(root, f)}: ${p}`),
+    );
     assert.deepEqual(problems, []);
   });
 
@@ -89,12 +88,10 @@ describe('the documentation checks themselves', () => {
   });
 
   it('makes GitHub anchors from headings, numbering repeats', () => {
-    assert.deepEqual([...headingSlugs('# `POST /orders`\n## Topics (the wire contract)\n## A\n## A\n```\n# not a heading\n```')], [
-      'post-orders',
-      'topics-the-wire-contract',
-      'a',
-      'a-1',
-    ]);
+    assert.deepEqual(
+      [...headingSlugs('# `POST /orders`\n## Topics (the wire contract)\n## A\n## A\n```\n# not a heading\n```')],
+      ['post-orders', 'topics-the-wire-contract', 'a', 'a-1'],
+    );
   });
 
   it('reports a rule name that is no heading, and citations of documents users do not have', () => {
@@ -104,7 +101,14 @@ describe('the documentation checks themselves', () => {
       ' * `deadlines-are-data`; docs/architecture.md) and rule `no-such-rule`. */',
       '-- (rule `made-up` and `store-is-truth`)',
     ].join('\n');
-    assert.deepEqual(citedRules(source), ['store-is-truth', 'outbox-in-snapshot', 'deadlines-are-data', 'no-such-rule', 'made-up', 'store-is-truth']);
+    assert.deepEqual(citedRules(source), [
+      'store-is-truth',
+      'outbox-in-snapshot',
+      'deadlines-are-data',
+      'no-such-rule',
+      'made-up',
+      'store-is-truth',
+    ]);
     assert.deepEqual(badCitations(source, rules), [
       'cites rule `no-such-rule`, not a heading of docs/architecture.md',
       'cites rule `made-up`, not a heading of docs/architecture.md',

@@ -48,9 +48,21 @@ describe('effect retention in the order role', () => {
     const clock = new ManualClock();
     const store = createMemoryStore({ clock, orderRetentionMs: 1_000 });
     for (let i = 0; i < 5; i++) {
-      const view = { orderId: `o${i}`, userId: 'u', items: [{ productId: 'p', quantity: 1 }], status: 'PENDING' as const, history: [] };
+      const view = {
+        orderId: `o${i}`,
+        userId: 'u',
+        items: [{ productId: 'p', quantity: 1 }],
+        status: 'PENDING' as const,
+        history: [],
+      };
       await store.createOrder({ orderId: `o${i}`, view, snapshot: {}, wakeAt: 0 });
-      await store.commitSaga(`o${i}`, 1, { snapshot: {}, outbox: [], view: { ...view, status: 'REJECTED' }, wakeAt: null, terminal: true });
+      await store.commitSaga(`o${i}`, 1, {
+        snapshot: {},
+        outbox: [],
+        view: { ...view, status: 'REJECTED' },
+        wakeAt: null,
+        terminal: true,
+      });
     }
     const retention = createEffectRetention({ store, clock, logger: silentLogger, leaseMs: 1_000, batch: 2 });
     assert.equal(await retention.tick(), 5);
@@ -60,7 +72,10 @@ describe('effect retention in the order role', () => {
   it('logs a failed round and tries again on the next tick', async () => {
     const calls = new Recorder<number>();
     const logged = new Recorder<Record<string, unknown>>();
-    const logger = pino({ level: 'warn' }, { write: (s: string) => logged.push(JSON.parse(s) as Record<string, unknown>) });
+    const logger = pino(
+      { level: 'warn' },
+      { write: (s: string) => logged.push(JSON.parse(s) as Record<string, unknown>) },
+    );
     const store = {
       async retainEffects(now: number): Promise<number> {
         calls.push(now);

@@ -49,7 +49,15 @@ describe('saga inspection', () => {
   });
 
   it('reports each committed transition to the inspector, after its write, and nothing for events that change nothing', async () => {
-    const host = createSagaHost({ store, broker: recordingBroker(), clock, metrics: createMetrics(), logger: silentLogger, casAttempts: 5, inspector: fake });
+    const host = createSagaHost({
+      store,
+      broker: recordingBroker(),
+      clock,
+      metrics: createMetrics(),
+      logger: silentLogger,
+      casAttempts: 5,
+      inspector: fake,
+    });
     await host.receive(Topics.orderStart, { v, orderId: 'o1', userId: 'u1', items });
     await host.receive(Topics.orderStart, { v, orderId: 'o1', userId: 'u1', items }); // a duplicate: no transition
     await host.receive(Topics.stockSuccess, { v, orderId: 'o1', items });
@@ -65,14 +73,23 @@ describe('saga inspection', () => {
   it("sends registration, event and snapshot through @statelyai/inspect's own inspector", () => {
     const sent: StatelyInspectionEvent[] = [];
     const inspector = sagaInspector(createInspector({ send: (e) => void sent.push(e) }), silentLogger);
-    const events: OrderEvent[] = [{ type: 'START', now: 1 }, { type: 'STOCK_REFUSED', now: 2, failure: { code: 'OUT_OF_STOCK', message: 'none left' } }];
+    const events: OrderEvent[] = [
+      { type: 'START', now: 1 },
+      { type: 'STOCK_REFUSED', now: 2, failure: { code: 'OUT_OF_STOCK', message: 'none left' } },
+    ];
     let snapshot: OrderSnapshot = restore(newOrderSaga(input('o2', 0)).snapshot);
     for (const event of events) {
       snapshot = step(snapshot, event).next;
       inspector.onTransition('o2', event, snapshot);
     }
-    assert.deepEqual(sent.map((e) => e.type), ['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.event', '@xstate.snapshot']);
-    assert.ok(sent.every((e) => 'sessionId' in e && e.sessionId === 'o2'), 'every inspection event is about that order');
+    assert.deepEqual(
+      sent.map((e) => e.type),
+      ['@xstate.actor', '@xstate.event', '@xstate.snapshot', '@xstate.event', '@xstate.snapshot'],
+    );
+    assert.ok(
+      sent.every((e) => 'sessionId' in e && e.sessionId === 'o2'),
+      'every inspection event is about that order',
+    );
     const actor = sent[0] as Extract<StatelyInspectionEvent, { type: '@xstate.actor' }>;
     assert.equal(actor.name, 'order');
     assert.match(actor.definition ?? '', /"REJECTED"/, 'registration carries the machine definition');
@@ -87,6 +104,8 @@ describe('saga inspection', () => {
     };
     const inspector = sagaInspector({ actor: boom, event: boom, snapshot: boom, stop: () => {} }, silentLogger);
     const snapshot = restore(newOrderSaga(input('o3', 0)).snapshot);
-    assert.doesNotThrow(() => inspector.onTransition('o3', { type: 'START', now: 1 }, step(snapshot, { type: 'START', now: 1 }).next));
+    assert.doesNotThrow(() =>
+      inspector.onTransition('o3', { type: 'START', now: 1 }, step(snapshot, { type: 'START', now: 1 }).next),
+    );
   });
 });

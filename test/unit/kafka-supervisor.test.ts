@@ -24,9 +24,19 @@ describe('Kafka subscription supervisor', () => {
     const rebuilt = new Recorder<string>();
     const first = fakeMember('first', closed);
     const second = fakeMember('second', closed);
-    const builds = [() => first, () => Promise.reject(new BrokerUnavailableError('joining: no answer')), () => Promise.reject(new BrokerUnavailableError('still no answer')), () => second];
+    const builds = [
+      () => first,
+      () => Promise.reject(new BrokerUnavailableError('joining: no answer')),
+      () => Promise.reject(new BrokerUnavailableError('still no answer')),
+      () => second,
+    ];
     let n = 0;
-    const sub = await SupervisedSubscription.start(async () => builds[n++]!(), { group: 'g', logger: silentLogger, sleep: immediately, onRebuilt: () => rebuilt.push('rebuilt') });
+    const sub = await SupervisedSubscription.start(async () => builds[n++]!(), {
+      group: 'g',
+      logger: silentLogger,
+      sleep: immediately,
+      onRebuilt: () => rebuilt.push('rebuilt'),
+    });
     assert.equal(n, 1);
 
     first.die(new Error('KafkaJSNonRetriableError: the coordinator said no'));
@@ -43,7 +53,12 @@ describe('Kafka subscription supervisor', () => {
     const rebuilt = new Recorder<string>();
     const members = [fakeMember('m0', closed), fakeMember('m1', closed), fakeMember('m2', closed)];
     let n = 0;
-    const sub = await SupervisedSubscription.start(async () => members[n++]!, { group: 'g', logger: silentLogger, sleep: immediately, onRebuilt: () => rebuilt.push('rebuilt') });
+    const sub = await SupervisedSubscription.start(async () => members[n++]!, {
+      group: 'g',
+      logger: silentLogger,
+      sleep: immediately,
+      onRebuilt: () => rebuilt.push('rebuilt'),
+    });
     members[0]!.die(new Error('crash'));
     await rebuilt.count(1, 'first rebuild');
     members[1]!.die(new Error('crash again'));
@@ -75,7 +90,10 @@ describe('Kafka subscription supervisor', () => {
 
   it('a member that fails to start is the caller’s error (start-up waits for Kafka elsewhere)', async () => {
     await assert.rejects(
-      SupervisedSubscription.start(() => Promise.reject(new BrokerUnavailableError('could not join consumer group g')), { group: 'g', logger: silentLogger }),
+      SupervisedSubscription.start(
+        () => Promise.reject(new BrokerUnavailableError('could not join consumer group g')),
+        { group: 'g', logger: silentLogger },
+      ),
       (err: unknown) => err instanceof BrokerUnavailableError && err.code === 'BROKER_UNAVAILABLE',
     );
   });

@@ -62,7 +62,10 @@ describe('load generator: shed orders', () => {
     assert.equal(report.errors, 0);
     assert.equal(report.invariants, 'ok');
     assert.equal(exitCode(report), 0);
-    assert.ok([...attempts.values()].every((n) => n === 1), 'no order placed twice');
+    assert.ok(
+      [...attempts.values()].every((n) => n === 1),
+      'no order placed twice',
+    );
   });
 
   it('with --retry-shed places a refused order again with the same key, until it is accepted', async () => {
@@ -75,7 +78,10 @@ describe('load generator: shed orders', () => {
   });
 
   it('sheds in-process through the same admission control as POST /orders (MAX_IN_FLIGHT)', async () => {
-    const report = await runLoad(loadOptions({ orders: 200, rate: 100_000, seed: 5 }), { MAX_IN_FLIGHT: '1', LOG_LEVEL: 'error' });
+    const report = await runLoad(loadOptions({ orders: 200, rate: 100_000, seed: 5 }), {
+      MAX_IN_FLIGHT: '1',
+      LOG_LEVEL: 'error',
+    });
     assert.ok(report.shed > 0, JSON.stringify(report));
     assert.equal(report.completed + report.rejected + report.cancelled + report.shed, 200);
     assert.equal(report.stuck, 0);
@@ -96,7 +102,11 @@ describe('load generator over HTTP: 503 answers', () => {
       req.on('end', () => {
         const key = req.headers['idempotency-key'] as string | undefined;
         posts.push({ key });
-        const [status, body, headers] = script.get(key ?? '')?.shift() ?? [202, { orderId: `o-${key}`, status: 'PENDING' }, {}];
+        const [status, body, headers] = script.get(key ?? '')?.shift() ?? [
+          202,
+          { orderId: `o-${key}`, status: 'PENDING' },
+          {},
+        ];
         res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
       });
     });
@@ -110,7 +120,10 @@ describe('load generator over HTTP: 503 answers', () => {
     const driver = await createHttpDriver({ target: url, adminToken: 't', connections: 2, warn: () => {} });
     try {
       script.set('k1', [[503, { error: 'too many', code: 'OVERLOADED' }, { 'retry-after': '7' }]]);
-      assert.deepEqual(await driver.place({ key: 'k1', userId: 'u', items: [{ productId: 'p', quantity: 1 }] }), { shed: true, retryAfterMs: 7_000 });
+      assert.deepEqual(await driver.place({ key: 'k1', userId: 'u', items: [{ productId: 'p', quantity: 1 }] }), {
+        shed: true,
+        retryAfterMs: 7_000,
+      });
       assert.equal(posts.filter((p) => p.key === 'k1').length, 1);
 
       script.set('k2', [[503, { error: 'store unavailable' }, {}]]);

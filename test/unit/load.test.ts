@@ -28,7 +28,17 @@ function assertReport(report: Report, mode: Report['mode'], orders: number): voi
   assert.equal(report.mode, mode);
   assert.equal(report.broker, 'memory');
   assert.equal(report.orders, orders);
-  for (const field of ['completed', 'cancelled', 'rejected', 'stuck', 'elapsedMs', 'ordersPerSec', 'rssMB', 'heapMB', 'seed'] as const) {
+  for (const field of [
+    'completed',
+    'cancelled',
+    'rejected',
+    'stuck',
+    'elapsedMs',
+    'ordersPerSec',
+    'rssMB',
+    'heapMB',
+    'seed',
+  ] as const) {
     assert.equal(typeof report[field], 'number', field);
     assert.ok(Number.isFinite(report[field]) && report[field] >= 0, `${field} = ${report[field]}`);
   }
@@ -42,8 +52,14 @@ function assertReport(report: Report, mode: Report['mode'], orders: number): voi
 }
 
 /** Runs `npm run -s load -- args`; resolves with the exit code and the output. */
-async function npmLoad(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('npm', ['run', '-s', 'load', '--', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+async function npmLoad(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('npm', ['run', '-s', 'load', '--', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
@@ -54,9 +70,12 @@ async function npmLoad(args: string[], env: Record<string, string>): Promise<{ c
 
 describe('load generator: options', () => {
   it('parses options, fills defaults and rejects bad ones with one line', () => {
-    const parsed = parseArgs(['--orders', '500', '--skew=zipf', '--poor-users', '0.2', '--seed', '9', '--target', 'http://127.0.0.1:3000'], {
-      ADMIN_TOKEN: 't',
-    });
+    const parsed = parseArgs(
+      ['--orders', '500', '--skew=zipf', '--poor-users', '0.2', '--seed', '9', '--target', 'http://127.0.0.1:3000'],
+      {
+        ADMIN_TOKEN: 't',
+      },
+    );
     assert.equal(parsed.help, false);
     if (parsed.help) return;
     assert.equal(parsed.options.orders, 500);
@@ -70,8 +89,21 @@ describe('load generator: options', () => {
     const retrying = parseArgs(['--retry-shed']);
     assert.equal(!retrying.help && retrying.options.retryShed, true);
     assert.deepEqual(parseArgs(['--help']), { help: true });
-    for (const bad of [['--orders', '0'], ['--skew', 'pareto'], ['--rate', '10', '--concurrency', '5'], ['--nope'], ['--target', 'ftp://x'], ['--items-max', '5', '--products', '2'], ['--orders'], ['--retry-shed=1']]) {
-      assert.throws(() => parseArgs(bad), (err: unknown) => err instanceof UsageError && !err.message.includes('\n'), bad.join(' '));
+    for (const bad of [
+      ['--orders', '0'],
+      ['--skew', 'pareto'],
+      ['--rate', '10', '--concurrency', '5'],
+      ['--nope'],
+      ['--target', 'ftp://x'],
+      ['--items-max', '5', '--products', '2'],
+      ['--orders'],
+      ['--retry-shed=1'],
+    ]) {
+      assert.throws(
+        () => parseArgs(bad),
+        (err: unknown) => err instanceof UsageError && !err.message.includes('\n'),
+        bad.join(' '),
+      );
     }
   });
 
@@ -93,18 +125,36 @@ describe('load generator: workload and invariants', () => {
     const cat = planCatalogue(shape, a, seededRng(6), 'x-');
     assert.equal(cat.hot.length, 2);
     assert.equal(cat.poor.length, 10);
-    const demand = a.flatMap((o) => o.lines).filter((l) => l.product === 0).reduce((n, l) => n + l.quantity, 0);
+    const demand = a
+      .flatMap((o) => o.lines)
+      .filter((l) => l.product === 0)
+      .reduce((n, l) => n + l.quantity, 0);
     assert.ok(cat.products[0]!.stock < demand, 'the hottest product is short');
   });
 
   it('names what broke', () => {
-    const catalogue = { prefix: 'x-', products: [{ productId: 'p', stock: 10, price: 5 }], users: [{ userId: 'u', balance: 100 }], hot: [], poor: [] };
+    const catalogue = {
+      prefix: 'x-',
+      products: [{ productId: 'p', stock: 10, price: 5 }],
+      users: [{ userId: 'u', balance: 100 }],
+      hot: [],
+      poor: [],
+    };
     const done = [{ orderId: 'o1', userId: 'u', items: [{ productId: 'p', quantity: 2 }], totalPrice: 10 }];
     assert.equal(checkInvariants(catalogue, done, { stocks: [8], balances: [90] }, 0), 'ok');
-    assert.match(checkInvariants(catalogue, done, { stocks: [9], balances: [90] }, 0), /product p: stock 9, expected 8/);
-    assert.match(checkInvariants(catalogue, done, { stocks: [8], balances: [80] }, 0), /user u: balance 80, expected 90/);
+    assert.match(
+      checkInvariants(catalogue, done, { stocks: [9], balances: [90] }, 0),
+      /product p: stock 9, expected 8/,
+    );
+    assert.match(
+      checkInvariants(catalogue, done, { stocks: [8], balances: [80] }, 0),
+      /user u: balance 80, expected 90/,
+    );
     assert.match(checkInvariants(catalogue, done, { stocks: [8], balances: [90] }, 2), /2 order\(s\) not terminal/);
-    assert.match(checkInvariants(catalogue, [{ ...done[0]!, totalPrice: 11 }], { stocks: [8], balances: [89] }, 0), /totalPrice 11/);
+    assert.match(
+      checkInvariants(catalogue, [{ ...done[0]!, totalPrice: 11 }], { stocks: [8], balances: [89] }, 0),
+      /totalPrice 11/,
+    );
   });
 });
 
@@ -156,7 +206,10 @@ describe('load generator: the deadline', () => {
 
 describe('load generator: in-process', () => {
   it('runs a closed loop with skew and poor users; the invariants hold', async () => {
-    const report = await runLoad(loadOptions({ orders: 400, concurrency: 32, products: 20, users: 50, skew: 'zipf', poorUsers: 0.2, seed: 11 }), {});
+    const report = await runLoad(
+      loadOptions({ orders: 400, concurrency: 32, products: 20, users: 50, skew: 'zipf', poorUsers: 0.2, seed: 11 }),
+      {},
+    );
     assertReport(report, 'in-process', 400);
     assert.equal(report.concurrency, 32);
     assert.equal(report.seed, 11);
@@ -183,9 +236,12 @@ describe('load generator: in-process', () => {
   });
 
   it('holds the invariants with duplicated and reordered messages', async () => {
-    const report = await runLoad(loadOptions({ orders: 300, concurrency: 16, products: 10, users: 20, skew: 'zipf', seed: 13 }), {
-      MEMORY_FAULTS: 'dup=0.1,reorder=0.2,seed=13',
-    });
+    const report = await runLoad(
+      loadOptions({ orders: 300, concurrency: 16, products: 10, users: 20, skew: 'zipf', seed: 13 }),
+      {
+        MEMORY_FAULTS: 'dup=0.1,reorder=0.2,seed=13',
+      },
+    );
     assertReport(report, 'in-process', 300);
   });
 });
@@ -201,7 +257,15 @@ describe('load generator: over HTTP', () => {
 
   it('runs through the api and learns the broker from /healthz', async () => {
     const report = await runLoad(
-      loadOptions({ orders: 300, concurrency: 32, target: server.url, adminToken: ADMIN_TOKEN, skew: 'zipf', poorUsers: 0.1, seed: 21 }),
+      loadOptions({
+        orders: 300,
+        concurrency: 32,
+        target: server.url,
+        adminToken: ADMIN_TOKEN,
+        skew: 'zipf',
+        poorUsers: 0.1,
+        seed: 21,
+      }),
       {},
     );
     assertReport(report, 'http', 300);
@@ -209,14 +273,31 @@ describe('load generator: over HTTP', () => {
   });
 
   it('`npm run load` prints the report as its last stdout line and exits 0', async () => {
-    const res = await npmLoad(['--target', server.url, '--orders', '300', '--concurrency', '48', '--skew', 'zipf', '--seed', '22'], { ADMIN_TOKEN });
+    const res = await npmLoad(
+      ['--target', server.url, '--orders', '300', '--concurrency', '48', '--skew', 'zipf', '--seed', '22'],
+      { ADMIN_TOKEN },
+    );
     assert.equal(res.code, 0, res.stderr);
     const lines = res.stdout.trim().split('\n');
     const report = JSON.parse(lines[lines.length - 1]!) as Report;
     assertReport(report, 'http', 300);
     assert.equal(report.shed, 0);
     assert.deepEqual(Object.keys(report).slice(0, 15), [
-      'mode', 'broker', 'orders', 'completed', 'cancelled', 'rejected', 'stuck', 'shed', 'elapsedMs', 'ordersPerSec', 'latencyMs', 'invariants', 'rssMB', 'heapMB', 'seed',
+      'mode',
+      'broker',
+      'orders',
+      'completed',
+      'cancelled',
+      'rejected',
+      'stuck',
+      'shed',
+      'elapsedMs',
+      'ordersPerSec',
+      'latencyMs',
+      'invariants',
+      'rssMB',
+      'heapMB',
+      'seed',
     ]);
   });
 

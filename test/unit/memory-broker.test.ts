@@ -19,19 +19,33 @@ brokerContract('memory (auto mode)', async () => {
 const T1 = Topics.stockRollback;
 const T2 = Topics.paymentSuccess;
 const SEQ = 'x-seq';
-const msg = (topic: typeof T1 | typeof T2, key: string, seq: number, headers: Record<string, string> = {}): OutMessage =>
-  message(topic, { orderId: key }, { ...headers, [SEQ]: String(seq) });
-const faults = (f: Partial<MemoryFaults>): MemoryFaults => ({ dup: 0, crash: 0, reorder: 0, pubfail: 0, seed: 1, ...f });
-const manual = (opts: MemoryBrokerOptions = {}): MemoryBroker => createMemoryBroker({ mode: 'manual', redelivery: FastBackoff.redelivery, ...opts });
+const msg = (
+  topic: typeof T1 | typeof T2,
+  key: string,
+  seq: number,
+  headers: Record<string, string> = {},
+): OutMessage => message(topic, { orderId: key }, { ...headers, [SEQ]: String(seq) });
+const faults = (f: Partial<MemoryFaults>): MemoryFaults => ({
+  dup: 0,
+  crash: 0,
+  reorder: 0,
+  pubfail: 0,
+  seed: 1,
+  ...f,
+});
+const manual = (opts: MemoryBrokerOptions = {}): MemoryBroker =>
+  createMemoryBroker({ mode: 'manual', redelivery: FastBackoff.redelivery, ...opts });
 const label = (d: Delivery): string => `${d.topic}:${d.key}:${d.headers[SEQ]}`;
 
 /** Two groups over two topics, 7 keys; returns every delivery in order as "group/topic:key:seq". */
 async function scenario(opts: MemoryBrokerOptions): Promise<string[]> {
   const broker = manual(opts);
   const order: string[] = [];
-  const record = (g: string): Handler => async (d) => {
-    order.push(`${g}/${label(d)}`);
-  };
+  const record =
+    (g: string): Handler =>
+    async (d) => {
+      order.push(`${g}/${label(d)}`);
+    };
   await broker.subscribe({ group: 'g', topics: [T1, T2], handler: record('g') });
   await broker.subscribe({ group: 'h', topics: [T1], handler: record('h') });
   for (let i = 0; i < 30; i++) await broker.publish([msg(T1, `k${i % 7}`, i), msg(T2, `k${i % 7}`, i)]);
@@ -174,7 +188,12 @@ describe('memory broker, manual mode', () => {
           throw new InvalidMessageError('refused');
         },
       });
-      while (!(await broker.publish([msg(T1, 'o1', 0)]).then(() => true, () => false)));
+      while (
+        !(await broker.publish([msg(T1, 'o1', 0)]).then(
+          () => true,
+          () => false,
+        ))
+      );
       const failedBefore = broker.stats().publishFailed;
       await broker.drain();
       const dlqFailures = broker.stats().publishFailed - failedBefore;
@@ -232,7 +251,8 @@ describe('memory broker, auto mode', () => {
 
   it("lets one key's messages on two topics arrive in both orders across seeds under the reorder fault", async () => {
     const firsts = new Set<string>();
-    for (let seed = 1; seed <= 40 && firsts.size < 2; seed++) firsts.add(await firstTopic(faults({ reorder: 0.5, seed })));
+    for (let seed = 1; seed <= 40 && firsts.size < 2; seed++)
+      firsts.add(await firstTopic(faults({ reorder: 0.5, seed })));
     assert.deepEqual([...firsts].sort(), [T2, T1].sort());
   });
 
@@ -249,18 +269,20 @@ describe('memory broker, auto mode', () => {
     await assert.rejects(broker.idle(), BrokerUnavailableError);
   });
 
-  it('moves a leaving member\'s partitions to the others once its in-flight handler finishes', async () => {
+  it("moves a leaving member's partitions to the others once its in-flight handler finishes", async () => {
     const broker = createMemoryBroker();
     const rec = new Recorder<{ by: string; key: string; seq: number }>();
     const gate = deferred();
     const held = deferred<Delivery>();
-    const member = (by: string): Handler => async (d) => {
-      rec.push({ by, key: d.key, seq: Number(d.headers[SEQ]) });
-      if (by === 'a' && d.key === 'k0' && d.headers[SEQ] === '0') {
-        held.resolve(d);
-        await gate.promise;
-      }
-    };
+    const member =
+      (by: string): Handler =>
+      async (d) => {
+        rec.push({ by, key: d.key, seq: Number(d.headers[SEQ]) });
+        if (by === 'a' && d.key === 'k0' && d.headers[SEQ] === '0') {
+          held.resolve(d);
+          await gate.promise;
+        }
+      };
     const keys = Array.from({ length: 24 }, (_, i) => `k${i}`);
     const a = await broker.subscribe({ group: 'g', topics: [T1], handler: member('a') });
     await broker.subscribe({ group: 'g', topics: [T1], handler: member('b') });
@@ -274,14 +296,23 @@ describe('memory broker, auto mode', () => {
     // k0's partition is held by a's handler; every other partition goes on, now all with b.
     const p0 = partitionOf('k0', 6);
     const elsewhere = keys.filter((k) => partitionOf(k, 6) !== p0).length;
-    await rec.until((items) => items.filter((s) => s.seq === 1).length === elsewhere, 'second messages off k0\'s partition');
+    await rec.until(
+      (items) => items.filter((s) => s.seq === 1).length === elsewhere,
+      "second messages off k0's partition",
+    );
     assert.equal(left, false, 'a is still running its handler');
-    assert.ok(!rec.items.some((s) => partitionOf(s.key, 6) === p0 && s.seq === 1), 'k0\'s partition waits for its in-flight message');
+    assert.ok(
+      !rec.items.some((s) => partitionOf(s.key, 6) === p0 && s.seq === 1),
+      "k0's partition waits for its in-flight message",
+    );
     gate.resolve();
     await withTimeout(leaving, 'a to leave');
-    await rec.until((items) => items.some((s) => s.key === 'k0' && s.seq === 1), 'k0\'s second message');
+    await rec.until((items) => items.some((s) => s.key === 'k0' && s.seq === 1), "k0's second message");
     await withTimeout(broker.idle(), 'idle');
-    assert.ok(rec.items.filter((s) => s.seq === 1).every((s) => s.by === 'b'), 'b has every partition now');
+    assert.ok(
+      rec.items.filter((s) => s.seq === 1).every((s) => s.by === 'b'),
+      'b has every partition now',
+    );
     assert.equal(rec.items.length, 48, 'each message once');
     await broker.close();
   });
@@ -313,7 +344,8 @@ describe('memory broker parts', () => {
 
   it('keeps offsets while trimming and compacting its head', () => {
     const log = new PartitionLog();
-    for (let i = 0; i < 5000; i++) assert.equal(log.append({ key: `k${i}`, value: String(i), headers: null, at: i }), i);
+    for (let i = 0; i < 5000; i++)
+      assert.equal(log.append({ key: `k${i}`, value: String(i), headers: null, at: i }), i);
     log.trimTo(3000);
     assert.deepEqual([log.start, log.end, log.size], [3000, 5000, 2000]);
     assert.equal(log.at(2999), undefined);

@@ -28,11 +28,21 @@ const newOrder = (orderId: string, wakeAt = 0, key?: string): NewOrder => ({
 });
 
 const finish = (store: Store, orderId: string, version = 1) =>
-  store.commitSaga(orderId, version, { snapshot: { v: 1, value: 'COMPLETED' }, outbox: [], view: view(orderId, 'COMPLETED'), wakeAt: null, terminal: true });
+  store.commitSaga(orderId, version, {
+    snapshot: { v: 1, value: 'COMPLETED' },
+    outbox: [],
+    view: view(orderId, 'COMPLETED'),
+    wakeAt: null,
+    terminal: true,
+  });
 
 function fresh(effectRetentionMs?: number): { store: MemoryStore; clock: ManualClock } {
   const clock = new ManualClock();
-  const store = createMemoryStore({ clock, orderRetentionMs: RETENTION_MS, ...(effectRetentionMs === undefined ? {} : { effectRetentionMs }) });
+  const store = createMemoryStore({
+    clock,
+    orderRetentionMs: RETENTION_MS,
+    ...(effectRetentionMs === undefined ? {} : { effectRetentionMs }),
+  });
   return { store, clock };
 }
 
@@ -94,7 +104,14 @@ describe('memory store', () => {
     }
     // A tombstone is an effect record too; no order of that id ever finishes, so its clock never starts.
     await store.release('never-finished', [{ productId: 'p', quantity: 1 }]);
-    const held = { orders: n, effects: 2 * n + 1, idempotencyKeys: n, indexEntries: 0, retentionEntries: n, watchers: 0 };
+    const held = {
+      orders: n,
+      effects: 2 * n + 1,
+      idempotencyKeys: n,
+      indexEntries: 0,
+      retentionEntries: n,
+      watchers: 0,
+    };
     assert.deepEqual(store.sizes(), held);
     assert.equal(await store.retainEffects(clock.now(), 2 * n, 1_000), n);
     assert.deepEqual(store.sizes(), { ...held, retentionEntries: 0 });
@@ -105,7 +122,14 @@ describe('memory store', () => {
 
     clock.advance(RETENTION_MS); // effect records default to 2 × orderRetentionMs
     await idle(store);
-    assert.deepEqual(store.sizes(), { orders: 0, effects: 1, idempotencyKeys: 0, indexEntries: 0, retentionEntries: 0, watchers: 0 });
+    assert.deepEqual(store.sizes(), {
+      orders: 0,
+      effects: 1,
+      idempotencyKeys: 0,
+      indexEntries: 0,
+      retentionEntries: 0,
+      watchers: 0,
+    });
   });
 
   it('with a small retention, an order in flight for long still finds its effects: no double charge, no lost release', async () => {
@@ -189,10 +213,19 @@ describe('memory store', () => {
     });
     await store.watch('o1', (v) => seen.push(v));
     const outbox = [message(Topics.stockRollback, { orderId: 'o1' })];
-    await store.commitSaga('o1', 1, { snapshot: {}, outbox, view: view('o1', 'RESERVING'), wakeAt: null, terminal: false });
+    await store.commitSaga('o1', 1, {
+      snapshot: {},
+      outbox,
+      view: view('o1', 'RESERVING'),
+      wakeAt: null,
+      terminal: false,
+    });
     outbox[0]!.key = 'mutated';
     (await store.loadSaga('o1'))!.outbox.pop();
-    assert.deepEqual(seen.map((v) => v.status), ['CANCELLED', 'RESERVING']);
+    assert.deepEqual(
+      seen.map((v) => v.status),
+      ['CANCELLED', 'RESERVING'],
+    );
     assert.equal((await store.getOrder('o1'))?.status, 'RESERVING');
     assert.deepEqual((await store.loadSaga('o1'))?.outbox, [message(Topics.stockRollback, { orderId: 'o1' })]);
   });
@@ -205,7 +238,16 @@ describe('memory store', () => {
     });
     const unwatchTwice = [await store.watch('o1', () => {}), await store.watch('o1', () => {})];
     assert.equal(store.sizes().watchers, 3);
-    assert.equal(await store.commitSaga('o1', 1, { snapshot: {}, outbox: [], view: view('o1', 'RESERVING'), wakeAt: null, terminal: false }), true);
+    assert.equal(
+      await store.commitSaga('o1', 1, {
+        snapshot: {},
+        outbox: [],
+        view: view('o1', 'RESERVING'),
+        wakeAt: null,
+        terminal: false,
+      }),
+      true,
+    );
     unwatch();
     unwatch();
     for (const u of unwatchTwice) u();
@@ -219,7 +261,13 @@ describe('memory store', () => {
     let unwatchLater = (): void => {};
     await store.watch('o1', () => unwatchLater());
     unwatchLater = await store.watch('o1', () => laterCalls++);
-    await store.commitSaga('o1', 1, { snapshot: {}, outbox: [], view: view('o1', 'RESERVING'), wakeAt: null, terminal: false });
+    await store.commitSaga('o1', 1, {
+      snapshot: {},
+      outbox: [],
+      view: view('o1', 'RESERVING'),
+      wakeAt: null,
+      terminal: false,
+    });
     assert.equal(laterCalls, 0);
     assert.equal(store.sizes().watchers, 1);
   });
@@ -263,7 +311,7 @@ describe('keyed min-heap', () => {
     const heap = new KeyedMinHeap();
     const model = new Map<string, number>();
     let seed = 42;
-    const rand = (n: number) => ((seed = (seed * 48271) % 2147483647) % n); // Park-Miller: exact in doubles
+    const rand = (n: number) => (seed = (seed * 48271) % 2147483647) % n; // Park-Miller: exact in doubles
     for (let step = 0; step < 20_000; step++) {
       const key = `k${rand(500)}`;
       const op = rand(10);

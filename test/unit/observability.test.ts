@@ -19,7 +19,11 @@ const users = [
   { userId: 'poor', balance: 10 },
 ];
 
-async function valueOf(metric: { get(): Promise<{ values: { value: number; labels: object; metricName?: string }[] }> }, match: Record<string, string>, metricName?: string): Promise<number | undefined> {
+async function valueOf(
+  metric: { get(): Promise<{ values: { value: number; labels: object; metricName?: string }[] }> },
+  match: Record<string, string>,
+  metricName?: string,
+): Promise<number | undefined> {
   const { values } = await metric.get();
   const found = values.find(
     (v) =>
@@ -47,7 +51,10 @@ describe('observability: metrics', () => {
     await h.placeOrder('rich', [{ productId: 'p2', quantity: 1 }]); // REJECTED, OUT_OF_STOCK
     await h.placeOrder('poor', [{ productId: 'p1', quantity: 1 }]); // CANCELLED, INSUFFICIENT_BALANCE
     await h.settle();
-    assert.deepEqual((await h.views()).map((v) => v.status), ['COMPLETED', 'REJECTED', 'CANCELLED']);
+    assert.deepEqual(
+      (await h.views()).map((v) => v.status),
+      ['COMPLETED', 'REJECTED', 'CANCELLED'],
+    );
 
     const { metrics } = h.system;
     const text = await metrics.registry.metrics();
@@ -83,12 +90,20 @@ describe('observability: metrics', () => {
 
   it('counts a poison message in dlq_messages_total by topic', async () => {
     h = await createHarness({ seed: 5 });
-    await h.broker.publish([{ topic: Topics.stockSuccess, key: 'bad', value: { v: 1, orderId: 'bad', items: 'not a list' } as never }]);
-    await h.broker.publish([message(Topics.paymentRequest, { orderId: 'nobody-ordered-this', userId: 'u1', amount: 5 })]);
+    await h.broker.publish([
+      { topic: Topics.stockSuccess, key: 'bad', value: { v: 1, orderId: 'bad', items: 'not a list' } as never },
+    ]);
+    await h.broker.publish([
+      message(Topics.paymentRequest, { orderId: 'nobody-ordered-this', userId: 'u1', amount: 5 }),
+    ]);
     await h.broker.drain();
     const { metrics } = h.system;
     assert.equal(await valueOf(metrics.dlqMessages, { topic: Topics.stockSuccess }), 1);
-    assert.equal(await valueOf(metrics.dlqMessages, { topic: Topics.paymentRequest }), 1, 'an order with no record is non-retriable too');
+    assert.equal(
+      await valueOf(metrics.dlqMessages, { topic: Topics.paymentRequest }),
+      1,
+      'an order with no record is non-retriable too',
+    );
     assert.equal(h.broker.deadLetters().length, 2);
     assert.match(await metrics.registry.metrics(), /dlq_messages_total\{topic="stock\.success"\} 1/);
   });
@@ -129,16 +144,25 @@ describe('observability: metrics', () => {
     const { metrics } = h.system;
     const lagOf = async (group: string, topic: string) => {
       const { values } = await metrics.consumerLag.get();
-      return values.filter((v) => v.labels.group === group && v.labels.topic === topic).reduce((n, v) => n + v.value, 0);
+      return values
+        .filter((v) => v.labels.group === group && v.labels.topic === topic)
+        .reduce((n, v) => n + v.value, 0);
     };
     assert.equal(await lagOf(Groups.stock, Topics.orderStart), 5, 'five order.start waiting for the stock worker');
     assert.equal(await lagOf(Groups.order, Topics.orderStart), 5, 'and for the saga host');
     assert.equal(await lagOf(Groups.payment, Topics.paymentRequest), 0);
-    assert.match(await metrics.registry.metrics(), /kafka_consumer_lag\{group="stock-service",topic="order\.start",partition="\d"\} [1-5]/);
+    assert.match(
+      await metrics.registry.metrics(),
+      /kafka_consumer_lag\{group="stock-service",topic="order\.start",partition="\d"\} [1-5]/,
+    );
 
     await h.settle();
     const { values } = await metrics.consumerLag.get();
     assert.ok(values.length > 0);
-    assert.deepEqual(values.filter((v) => v.value !== 0), [], 'every lane caught up');
+    assert.deepEqual(
+      values.filter((v) => v.value !== 0),
+      [],
+      'every lane caught up',
+    );
   });
 });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as xstate from 'xstate';
-import { nextWakeUp, orderMachine, type OrderEvent, type OrderInput, type Status } from '../../machines/order.machine.ts';
+import {
+  nextWakeUp,
+  orderMachine,
+  type OrderEvent,
+  type OrderInput,
+  type Status,
+} from '../../machines/order.machine.ts';
 import { persist, restore } from '../../src/saga/persisted.ts';
 import { fastInitialSnapshot, fastTransition } from '../../src/saga/stepping.ts';
 
@@ -11,12 +17,17 @@ import { fastInitialSnapshot, fastTransition } from '../../src/saga/stepping.ts'
  */
 type Snapshot = ReturnType<typeof xstate.initialTransition<typeof orderMachine>>[0];
 const shape = (s: Snapshot) => ({ value: s.value, status: s.status, context: s.context });
-const actionsOf = (actions: readonly { type: string; params?: unknown }[]) => actions.map((a) => ({ type: a.type, params: a.params }));
+const actionsOf = (actions: readonly { type: string; params?: unknown }[]) =>
+  actions.map((a) => ({ type: a.type, params: a.params }));
 let compared = 0;
 
 function initialTransition(machine: typeof orderMachine, orderInput: OrderInput) {
   const result = xstate.initialTransition(machine, orderInput);
-  assert.deepEqual(shape(fastInitialSnapshot(orderInput)), shape(result[0]), 'fast initial snapshot = initialTransition()');
+  assert.deepEqual(
+    shape(fastInitialSnapshot(orderInput)),
+    shape(result[0]),
+    'fast initial snapshot = initialTransition()',
+  );
   return result;
 }
 
@@ -74,8 +85,13 @@ describe('order machine', () => {
       { type: 'STOCK_RESERVED', now: T0 + 2, pricing: ok(3_000) },
       { type: 'PAYMENT_CHARGED', now: T0 + 3 },
     ]);
-    assert.deepEqual(steps.map((s) => s.status), ['RESERVING', 'PAYING', 'COMPLETED']);
-    assert.deepEqual(steps[1]!.actions, [{ type: 'publishPaymentRequest', params: { orderId: 'o1', userId: 'u1', amount: 3_000 } }]);
+    assert.deepEqual(
+      steps.map((s) => s.status),
+      ['RESERVING', 'PAYING', 'COMPLETED'],
+    );
+    assert.deepEqual(steps[1]!.actions, [
+      { type: 'publishPaymentRequest', params: { orderId: 'o1', userId: 'u1', amount: 3_000 } },
+    ]);
     assert.deepEqual(steps[2]!.actions, [
       { type: 'publishOrderCompleted', params: { orderId: 'o1', userId: 'u1', totalPrice: 3_000 } },
     ]);
@@ -110,7 +126,12 @@ describe('order machine', () => {
       assert.deepEqual(last.actions, [
         {
           type: 'publishOrderCancel',
-          params: { orderId: 'o1', userId: 'u1', status: 'REJECTED', reason: { code: 'OUT_OF_STOCK', message: 'p1 short' } },
+          params: {
+            orderId: 'o1',
+            userId: 'u1',
+            status: 'REJECTED',
+            reason: { code: 'OUT_OF_STOCK', message: 'p1 short' },
+          },
         },
       ]);
       assert.deepEqual(snapshot.context.reason, { code: 'OUT_OF_STOCK', message: 'p1 short' });
@@ -154,7 +175,12 @@ describe('order machine', () => {
   describe('deadlines are data', () => {
     const cases: { state: Status; before: OrderEvent[]; deadline: number; undo: string[] }[] = [
       { state: 'PENDING', before: [], deadline: T0 + STEP, undo: ['publishStockRollback'] },
-      { state: 'RESERVING', before: [{ type: 'START', now: T0 + 10 }], deadline: T0 + 10 + STEP, undo: ['publishStockRollback'] },
+      {
+        state: 'RESERVING',
+        before: [{ type: 'START', now: T0 + 10 }],
+        deadline: T0 + 10 + STEP,
+        undo: ['publishStockRollback'],
+      },
       {
         state: 'PAYING',
         before: [
@@ -180,7 +206,11 @@ describe('order machine', () => {
         assert.equal(last.status, 'COMPENSATING');
         assert.deepEqual(types(last.actions), c.undo);
         assert.equal(after.context.reason?.code, 'TIMEOUT');
-        assert.equal(nextWakeUp('COMPENSATING', after.context), c.deadline + 100, 'retry-at replaces the step deadline');
+        assert.equal(
+          nextWakeUp('COMPENSATING', after.context),
+          c.deadline + 100,
+          'retry-at replaces the step deadline',
+        );
       });
     }
 
@@ -235,7 +265,11 @@ describe('order machine', () => {
     it('ignores a late stock.success while compensating: the rollback already sent covers it', () => {
       const s = run([{ type: 'TIMEOUT', now: T0 + STEP }]).snapshot;
       assert.equal(s.value, 'COMPENSATING');
-      const [next, actions] = transition(orderMachine, s, { type: 'STOCK_RESERVED', now: T0 + STEP + 5, pricing: ok() });
+      const [next, actions] = transition(orderMachine, s, {
+        type: 'STOCK_RESERVED',
+        now: T0 + STEP + 5,
+        pricing: ok(),
+      });
       assert.equal(next, s);
       assert.deepEqual(actions, []);
       assert.equal(next.context.stockUndo, 'pending', 'still waits for stock.released');
@@ -304,11 +338,17 @@ describe('order machine', () => {
   });
 
   it('reads a snapshot stored before the compensation policy carried its factor as doubling', () => {
-    const paying = run([{ type: 'START', now: T0 }, { type: 'STOCK_RESERVED', now: T0, pricing: ok() }]).snapshot;
+    const paying = run([
+      { type: 'START', now: T0 },
+      { type: 'STOCK_RESERVED', now: T0, pricing: ok() },
+    ]).snapshot;
     const stored = JSON.parse(JSON.stringify(persist(paying)));
     delete stored.context.compensationRetry.factor;
     const [compensating] = transition(orderMachine, restore(stored), { type: 'TIMEOUT', now: T0 + STEP });
-    const [retried] = transition(orderMachine, compensating, { type: 'TIMEOUT', now: compensating.context.compensationRetryAt! });
+    const [retried] = transition(orderMachine, compensating, {
+      type: 'TIMEOUT',
+      now: compensating.context.compensationRetryAt!,
+    });
     assert.equal(retried.context.compensationRetryAt! - compensating.context.compensationRetryAt!, 200);
   });
 

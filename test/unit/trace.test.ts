@@ -68,7 +68,12 @@ describe('trace context through an order', () => {
     const seen: Delivery[] = [];
     await h.broker.subscribe({ group: 'trace-listener', topics: AllTopics, handler: async (d) => void seen.push(d) });
     const post = (headers: Record<string, string> = {}) =>
-      h!.system.api!.inject({ method: 'POST', url: '/orders', payload: { userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] }, headers });
+      h!.system.api!.inject({
+        method: 'POST',
+        url: '/orders',
+        payload: { userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] },
+        headers,
+      });
     const messagesOf = (orderId: string) => seen.filter((d) => d.key === orderId);
     return { h, post, messagesOf };
   }
@@ -89,7 +94,13 @@ describe('trace context through an order', () => {
     const messages = messagesOf(orderId);
     assert.deepEqual(
       messages.map((d) => d.topic).sort(),
-      [Topics.orderCompleted, Topics.orderStart, Topics.paymentRequest, Topics.paymentSuccess, Topics.stockSuccess].sort(),
+      [
+        Topics.orderCompleted,
+        Topics.orderStart,
+        Topics.paymentRequest,
+        Topics.paymentSuccess,
+        Topics.stockSuccess,
+      ].sort(),
     );
     const traces = messages.map((d) => parseTraceparent(d.headers[TRACEPARENT]));
     for (const [i, t] of traces.entries()) {
@@ -98,7 +109,11 @@ describe('trace context through an order', () => {
     const spans = traces.map((t) => t!.spanId);
     assert.equal(new Set([...spans, INCOMING_SPAN]).size, spans.length + 1, 'every hop has its own span id');
     const orderStart = messages.find((d) => d.topic === Topics.orderStart)!;
-    assert.equal(orderStart.headers[TRACEPARENT], res.headers[TRACEPARENT], 'order.start carries the span the api answered with');
+    assert.equal(
+      orderStart.headers[TRACEPARENT],
+      res.headers[TRACEPARENT],
+      'order.start carries the span the api answered with',
+    );
   });
 
   it('starts a new trace when the incoming traceparent is invalid or missing', async () => {
@@ -111,7 +126,10 @@ describe('trace context through an order', () => {
       await h.broker.drain();
       const messages = messagesOf((res.json() as { orderId: string }).orderId);
       assert.ok(messages.length >= 5);
-      assert.deepEqual(new Set(messages.map((d) => parseTraceparent(d.headers[TRACEPARENT])?.traceId)), new Set([traceId]));
+      assert.deepEqual(
+        new Set(messages.map((d) => parseTraceparent(d.headers[TRACEPARENT])?.traceId)),
+        new Set([traceId]),
+      );
     }
   });
 
@@ -132,7 +150,10 @@ describe('trace context through an order', () => {
 
   it('logs saga and worker lines with orderId, traceId, topic, partition and offset', async () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const logger = pino(
+      { level: 'debug' },
+      { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
     const { h, post } = await start({ seed: 14, logger });
     const res = await post({ [TRACEPARENT]: INCOMING });
     const { orderId } = res.json() as { orderId: string };
@@ -140,10 +161,17 @@ describe('trace context through an order', () => {
 
     const ofOrder = lines.filter((l) => l.orderId === orderId);
     const messages = new Set(ofOrder.map((l) => l.msg));
-    for (const msg of ['saga transition', 'saga transition: order finished', 'stock reserve handled', 'payment charge handled']) {
+    for (const msg of [
+      'saga transition',
+      'saga transition: order finished',
+      'stock reserve handled',
+      'payment charge handled',
+    ]) {
       assert.ok(messages.has(msg), `a "${msg}" line`);
     }
-    for (const line of ofOrder.filter((l) => String(l.msg).startsWith('saga transition') || String(l.msg).endsWith('handled'))) {
+    for (const line of ofOrder.filter(
+      (l) => String(l.msg).startsWith('saga transition') || String(l.msg).endsWith('handled'),
+    )) {
       assert.equal(line.traceId, INCOMING_TRACE, `${String(line.msg)} carries traceId`);
       assert.equal(typeof line.topic, 'string');
       assert.equal(typeof line.partition, 'number');
@@ -152,6 +180,9 @@ describe('trace context through an order', () => {
     const finished = ofOrder.find((l) => l.msg === 'saga transition: order finished')!;
     assert.equal(finished.level, 30, 'an order’s end is info');
     assert.equal(finished.topic, Topics.paymentSuccess);
-    assert.ok(ofOrder.filter((l) => l.msg === 'saga transition').every((l) => l.level === 20), 'other transitions are debug');
+    assert.ok(
+      ofOrder.filter((l) => l.msg === 'saga transition').every((l) => l.level === 20),
+      'other transitions are debug',
+    );
   });
 });

@@ -36,11 +36,19 @@ function expected() {
 }
 
 const unescape = (s: string) =>
-  s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n))).replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&');
+  s
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/&gt;/g, '>')
+    .replace(/&lt;/g, '<')
+    .replace(/&amp;/g, '&');
 
 function parseSvg(svg: string) {
-  const nodes = [...svg.matchAll(/<g id="[^"]*" class="node[^"]*">\s*<title>([^<]*)<\/title>/g)].map((m) => unescape(m[1]!));
-  const finals = [...svg.matchAll(/<g id="[^"]*" class="node state final">\s*<title>([^<]*)<\/title>/g)].map((m) => m[1]!);
+  const nodes = [...svg.matchAll(/<g id="[^"]*" class="node[^"]*">\s*<title>([^<]*)<\/title>/g)].map((m) =>
+    unescape(m[1]!),
+  );
+  const finals = [...svg.matchAll(/<g id="[^"]*" class="node state final">\s*<title>([^<]*)<\/title>/g)].map(
+    (m) => m[1]!,
+  );
   const edges = [...svg.matchAll(/<g id="([^"]*)" class="edge[^"]*">([\s\S]*?)<\/g>/g)].map((m) => {
     const title = unescape(/<title>([^<]*)<\/title>/.exec(m[2]!)![1]!);
     const label = unescape(/<text[^>]*>([^<]*)<\/text>/.exec(m[2]!)?.[1] ?? '').trim();
@@ -65,12 +73,22 @@ describe('the machine diagram', () => {
   it('docs/order-machine.md has every state and transition in Mermaid, and nothing else', async () => {
     const md = await readFile(new URL('order-machine.md', docs), 'utf8');
     assert.equal(md, toMarkdown(machineGraph(), 'machines/order.machine.ts'), 'docs are stale: run npm run viz');
-    const mermaid = /```mermaid\n([\s\S]*?)```/.exec(md)![1]!.split('\n').map((l) => l.trim()).filter(Boolean);
+    const mermaid = /```mermaid\n([\s\S]*?)```/
+      .exec(md)![1]!
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     assert.equal(mermaid[0], 'stateDiagram-v2');
     const arrows = mermaid.filter((l) => l.includes('-->'));
     assert.deepEqual(sorted(arrows.filter((l) => !l.includes('[*]'))), want.lines);
-    assert.deepEqual(arrows.filter((l) => l.startsWith('[*]')), [`[*] --> ${orderMachine.config.initial}`]);
-    assert.deepEqual(sorted(arrows.filter((l) => l.endsWith('--> [*]'))), sorted(want.finals.map((f) => `${f} --> [*]`)));
+    assert.deepEqual(
+      arrows.filter((l) => l.startsWith('[*]')),
+      [`[*] --> ${orderMachine.config.initial}`],
+    );
+    assert.deepEqual(
+      sorted(arrows.filter((l) => l.endsWith('--> [*]'))),
+      sorted(want.finals.map((f) => `${f} --> [*]`)),
+    );
     assert.deepEqual(sorted(mermaid.slice(1).filter((l) => !l.includes('-->'))), sorted(want.states));
     for (const event of new Set(want.lines.map((l) => l.split(' : ')[1]!.split(' ')[0]!))) {
       assert.match(md, new RegExp(`^- \`${event}\``, 'm'), `legend explains ${event}`);
@@ -83,13 +101,21 @@ describe('the machine diagram', () => {
   ] as const) {
     it(`${name} has a node per state and an arrow per transition, and nothing else`, async () => {
       const { nodes, finals, edges } = parseSvg(await load());
-      assert.deepEqual(sorted(nodes), sorted([...want.states, '__initial']), 'one node per state, plus the initial marker');
+      assert.deepEqual(
+        sorted(nodes),
+        sorted([...want.states, '__initial']),
+        'one node per state, plus the initial marker',
+      );
       assert.deepEqual(sorted(finals), sorted(want.finals));
       const initial = edges.filter((e) => e.from === '__initial');
-      assert.deepEqual(initial.map((e) => e.to), [orderMachine.config.initial]);
+      assert.deepEqual(
+        initial.map((e) => e.to),
+        [orderMachine.config.initial],
+      );
       const lines = edges.filter((e) => e.from !== '__initial').map((e) => `${e.from} --> ${e.to} : ${e.label}`);
       assert.deepEqual(sorted(lines), want.lines);
-      for (const e of edges.filter((x) => x.from !== '__initial')) assert.match(e.id, new RegExp(`^t:${e.from}:.*:${e.to}$`));
+      for (const e of edges.filter((x) => x.from !== '__initial'))
+        assert.match(e.id, new RegExp(`^t:${e.from}:.*:${e.to}$`));
     });
   }
 

@@ -10,7 +10,9 @@ import { AllTopics, dlqOf, isDlqName, PaymentRefusalCodes, StockRefusalCodes, To
 describe('one vocabulary', () => {
   it('lists exactly the states of the machine as its statuses, and its final states as terminal', () => {
     assert.deepEqual(Object.keys(orderMachine.states), [...OrderStatuses]);
-    const finals = Object.entries(orderMachine.states).filter(([, node]) => node.type === 'final').map(([name]) => name);
+    const finals = Object.entries(orderMachine.states)
+      .filter(([, node]) => node.type === 'final')
+      .map(([name]) => name);
     assert.deepEqual(finals, [...TerminalStatuses]);
     assert.equal(ApiStatuses, OrderStatuses, 'schemas re-export the machine list, no copy');
     assert.deepEqual(OrderStatuses.filter(isTerminal), [...TerminalStatuses]);
@@ -43,11 +45,20 @@ describe('one vocabulary', () => {
 
 describe('one backoff function', () => {
   it('reads every field of the policy', () => {
-    assert.deepEqual([1, 2, 3, 4].map((n) => backoffDelay({ initialMs: 10, maxMs: 100, factor: 2 }, n)), [10, 20, 40, 80]);
-    assert.deepEqual([1, 2, 3, 4].map((n) => backoffDelay({ initialMs: 10, maxMs: 100, factor: 3 }, n)), [10, 30, 90, 100]);
+    assert.deepEqual(
+      [1, 2, 3, 4].map((n) => backoffDelay({ initialMs: 10, maxMs: 100, factor: 2 }, n)),
+      [10, 20, 40, 80],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4].map((n) => backoffDelay({ initialMs: 10, maxMs: 100, factor: 3 }, n)),
+      [10, 30, 90, 100],
+    );
   });
 
   it('waits between start-position attempts of a Kafka assignment as before: 200 ms doubling to 2 s', () => {
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(PositionBackoff, n)), [200, 400, 800, 1_600, 2_000, 2_000]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(PositionBackoff, n)),
+      [200, 400, 800, 1_600, 2_000, 2_000],
+    );
   });
 });

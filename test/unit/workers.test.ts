@@ -32,7 +32,14 @@ describe('stock and payment workers', () => {
     replies = [];
     await broker.subscribe({
       group: 'test-tap',
-      topics: [Topics.stockSuccess, Topics.stockFailed, Topics.stockReleased, Topics.paymentSuccess, Topics.paymentFailed, Topics.paymentRefunded],
+      topics: [
+        Topics.stockSuccess,
+        Topics.stockFailed,
+        Topics.stockReleased,
+        Topics.paymentSuccess,
+        Topics.paymentFailed,
+        Topics.paymentRefunded,
+      ],
       handler: async (d) => void replies.push(d),
     });
     await store.seed([{ productId: 'p1', stock: 5, price: 100 }], [{ userId: 'u1', balance: 300 }]);
@@ -71,7 +78,11 @@ describe('stock and payment workers', () => {
 
   it('repeats a refusal even after a restock', async () => {
     await order('o2', 9);
-    const start = message(Topics.orderStart, { orderId: 'o2', userId: 'u1', items: [{ productId: 'p1', quantity: 9 }] });
+    const start = message(Topics.orderStart, {
+      orderId: 'o2',
+      userId: 'u1',
+      items: [{ productId: 'p1', quantity: 9 }],
+    });
     await broker.publish([start]);
     await broker.drain();
     await store.putProduct({ productId: 'p1', stock: 100, price: 100 });
@@ -85,7 +96,9 @@ describe('stock and payment workers', () => {
 
   it('releases once for a duplicated rollback, and a rollback first refuses the late reserve', async () => {
     await order('o3');
-    await broker.publish([message(Topics.orderStart, { orderId: 'o3', userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] })]);
+    await broker.publish([
+      message(Topics.orderStart, { orderId: 'o3', userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] }),
+    ]);
     await broker.drain();
     await twice(message(Topics.stockRollback, { orderId: 'o3' }));
     assert.equal(await stock(), 5);
@@ -94,7 +107,9 @@ describe('stock and payment workers', () => {
     await order('o4');
     await broker.publish([message(Topics.stockRollback, { orderId: 'o4' })]);
     await broker.drain();
-    await broker.publish([message(Topics.orderStart, { orderId: 'o4', userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] })]);
+    await broker.publish([
+      message(Topics.orderStart, { orderId: 'o4', userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] }),
+    ]);
     await broker.drain();
     assert.equal(await stock(), 5, 'the tombstone refused the late reserve');
     assert.equal((repliesOn(Topics.stockFailed).at(-1) as { code: string }).code, 'CANCELLED');
@@ -127,26 +142,34 @@ describe('stock and payment workers', () => {
     await broker.publish([req]);
     await broker.drain();
     const failed = repliesOn(Topics.paymentFailed) as { code: string }[];
-    assert.deepEqual(failed.map((f) => f.code), ['INSUFFICIENT_BALANCE', 'INSUFFICIENT_BALANCE']);
+    assert.deepEqual(
+      failed.map((f) => f.code),
+      ['INSUFFICIENT_BALANCE', 'INSUFFICIENT_BALANCE'],
+    );
     assert.equal(await balance(), 5_000);
   });
 
   it('dead-letters a command for an order with no record, and a malformed payload, and moves on', async () => {
-    await broker.publish([message(Topics.orderStart, { orderId: 'ghost', userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] })]);
-    await broker.publish([{ topic: Topics.paymentRequest, key: 'bad', value: { v: 1, orderId: 'bad', amount: -5 } as never }]);
-    await broker.publish([{ topic: Topics.paymentRefund, key: 'old', value: { v: 99, orderId: 'old', userId: 'u1' } as never }]);
+    await broker.publish([
+      message(Topics.orderStart, { orderId: 'ghost', userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] }),
+    ]);
+    await broker.publish([
+      { topic: Topics.paymentRequest, key: 'bad', value: { v: 1, orderId: 'bad', amount: -5 } as never },
+    ]);
+    await broker.publish([
+      { topic: Topics.paymentRefund, key: 'old', value: { v: 99, orderId: 'old', userId: 'u1' } as never },
+    ]);
     await order('o8');
-    await broker.publish([message(Topics.orderStart, { orderId: 'o8', userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] })]);
+    await broker.publish([
+      message(Topics.orderStart, { orderId: 'o8', userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] }),
+    ]);
     await broker.drain();
     const dlq = broker.deadLetters();
-    assert.deepEqual(
-      dlq.map((d) => [d.topic, d.headers['x-error-code']]).sort(),
-      [
-        ['order.start.dlq', 'UNKNOWN_ORDER'],
-        ['payment.refund.dlq', 'UNSUPPORTED_VERSION'],
-        ['payment.request.dlq', 'INVALID_MESSAGE'],
-      ],
-    );
+    assert.deepEqual(dlq.map((d) => [d.topic, d.headers['x-error-code']]).sort(), [
+      ['order.start.dlq', 'UNKNOWN_ORDER'],
+      ['payment.refund.dlq', 'UNSUPPORTED_VERSION'],
+      ['payment.request.dlq', 'INVALID_MESSAGE'],
+    ]);
     assert.equal(await stock(), 4, 'the good order behind them was handled');
   });
 });

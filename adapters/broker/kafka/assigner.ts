@@ -11,7 +11,10 @@ import { AssignerProtocol, type Assignment, type PartitionAssigner } from 'kafka
 export const CO_PARTITIONED = 'CoPartitioned';
 
 /** Pure core: which member gets which partitions. `subscriptions` maps memberId to its topics. */
-export function coPartition(subscriptions: ReadonlyMap<string, readonly string[]>, partitionsOf: (topic: string) => readonly number[]): Map<string, Assignment> {
+export function coPartition(
+  subscriptions: ReadonlyMap<string, readonly string[]>,
+  partitionsOf: (topic: string) => readonly number[],
+): Map<string, Assignment> {
   const members = [...subscriptions.keys()].sort();
   const out = new Map<string, Assignment>(members.map((m) => [m, {}]));
   const topics = new Set([...subscriptions.values()].flat());
@@ -37,11 +40,16 @@ export const CoPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
       const metadata = AssignerProtocol.MemberMetadata.decode(memberMetadata);
       subscriptions.set(memberId, metadata?.topics ?? topics);
     }
-    const partitionsOf = (topic: string): number[] => cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId);
+    const partitionsOf = (topic: string): number[] =>
+      cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId);
     const assignments = coPartition(subscriptions, partitionsOf);
     return [...assignments].map(([memberId, assignment]) => ({
       memberId,
-      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: this.version, assignment, userData: Buffer.alloc(0) }),
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({
+        version: this.version,
+        assignment,
+        userData: Buffer.alloc(0),
+      }),
     }));
   },
 

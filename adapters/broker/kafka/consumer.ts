@@ -85,7 +85,15 @@ export class KafkaSubscription implements Subscription {
     this.firstJoin.catch(() => undefined);
     this.holds = new PartitionHolds(this.consumer);
     const { names, publisher, redelivery, onError } = deps;
-    this.delivery = { handler: options.handler, names, publisher, redelivery, holds: this.holds, log: this.log, onError };
+    this.delivery = {
+      handler: options.handler,
+      names,
+      publisher,
+      redelivery,
+      holds: this.holds,
+      log: this.log,
+      onError,
+    };
     const { GROUP_JOIN, CRASH, FETCH_START } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment));
     this.consumer.on(FETCH_START, () => {
@@ -124,7 +132,11 @@ export class KafkaSubscription implements Subscription {
       this.stopping = true;
       this.holds.clear();
       try {
-        await within(this.consumer.disconnect(), this.deps.tuning.closeTimeoutMs, `leaving consumer group ${this.group}`);
+        await within(
+          this.consumer.disconnect(),
+          this.deps.tuning.closeTimeoutMs,
+          `leaving consumer group ${this.group}`,
+        );
       } catch (err) {
         this.log.warn({ err }, 'kafka consumer did not close in time');
       }
@@ -134,7 +146,9 @@ export class KafkaSubscription implements Subscription {
 
   private onJoin(assignment: Record<string, number[]>): void {
     const generation = ++this.generation;
-    const tps: TopicPartition[] = Object.entries(assignment).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition })));
+    const tps: TopicPartition[] = Object.entries(assignment).flatMap(([topic, ps]) =>
+      ps.map((partition) => ({ topic, partition })),
+    );
     this.assigned = new Set(tps.map((tp) => tpKey(tp.topic, tp.partition)));
     this.holds.keepOnly(this.assigned);
     // Synchronous, inside kafkajs's join: the pauses are in place before its first fetch.
@@ -159,10 +173,18 @@ export class KafkaSubscription implements Subscription {
     this.joined();
   }
 
-  private async eachBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async eachBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
     const k = tpKey(topic, partition);
-    const commit = (next: number): Promise<void> => this.commits.commit(commitOffsetsIfNecessary, topic, partition, next);
+    const commit = (next: number): Promise<void> =>
+      this.commits.commit(commitOffsetsIfNecessary, topic, partition, next);
     let handled: number | null = null;
     let lastCommit = Date.now();
     try {

@@ -25,7 +25,12 @@ export interface DeliveryDeps {
 }
 
 /** Null when the message is done with (handled or dead-lettered), else the delay before it is retried. */
-export async function deliver(deps: DeliveryDeps, topic: string, partition: number, message: KafkaMessage): Promise<number | null> {
+export async function deliver(
+  deps: DeliveryDeps,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+): Promise<number | null> {
   const k = tpKey(topic, partition);
   const offset = Number(message.offset);
   const attempt = deps.holds.attemptOf(k, offset);
@@ -44,7 +49,8 @@ export async function deliver(deps: DeliveryDeps, topic: string, partition: numb
   };
   let err: unknown;
   try {
-    if (!parsed.ok && !deadLetterTopic) throw new InvalidMessageError(`message at ${name}/${partition}@${offset} is not JSON: ${parsed.reason}`);
+    if (!parsed.ok && !deadLetterTopic)
+      throw new InvalidMessageError(`message at ${name}/${partition}@${offset} is not JSON: ${parsed.reason}`);
     await deps.handler(delivery);
     deps.holds.settled(k);
     return null;
@@ -63,7 +69,10 @@ export async function deliver(deps: DeliveryDeps, topic: string, partition: numb
       deps.holds.settled(k);
       return null;
     } catch (dlqErr) {
-      deps.log.warn({ err: dlqErr, topic: name, partition, offset }, 'could not dead-letter a message; it will be retried');
+      deps.log.warn(
+        { err: dlqErr, topic: name, partition, offset },
+        'could not dead-letter a message; it will be retried',
+      );
     }
   }
   deps.holds.failed(k, offset, attempt);

@@ -26,7 +26,9 @@ export function deadLetter(names: TopicNames, from: Delivery, raw: Buffer | null
 }
 
 /** kafkajs hands headers over as Buffers (or arrays of them, for repeated keys); the port wants strings. */
-export function decodeHeaders(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+export function decodeHeaders(
+  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (!headers) return out;
   for (const [k, v] of Object.entries(headers)) {

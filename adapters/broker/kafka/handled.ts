@@ -10,12 +10,18 @@ import { Partitioners } from 'kafkajs';
 import type { GroupTopics } from '../../../src/ports/broker.ts';
 import type { TopicNames } from './topic-names.ts';
 
-export async function handledBefore(admin: Admin, names: TopicNames, groups: readonly GroupTopics[], before: number): Promise<boolean[]> {
+export async function handledBefore(
+  admin: Admin,
+  names: TopicNames,
+  groups: readonly GroupTopics[],
+  before: number,
+): Promise<boolean[]> {
   const topics = [...new Set(groups.flatMap((g) => g.topics.map((t) => names.physical(t))))];
   const firstAfter = new Map<string, number>();
   await Promise.all(
     topics.map(async (topic) => {
-      for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, before)) firstAfter.set(`${topic}|${partition}`, Number(offset));
+      for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, before))
+        firstAfter.set(`${topic}|${partition}`, Number(offset));
     }),
   );
   const ok: boolean[] = [];
@@ -37,6 +43,12 @@ export async function handledBefore(admin: Admin, names: TopicNames, groups: rea
 /** The producer's own partitioner (murmur2, as the Java clients), asked for a key's partition. */
 export function keyPartitioner(partitions: number): (key: string) => number {
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
   return (key) => partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }

@@ -32,12 +32,14 @@ export interface KafkaBroker extends Broker {
 
 /** True when kafkajs failed on the broker's error answer, not on the way to it. */
 function answered(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) if (e.name === 'KafkaJSProtocolError') return true;
+  for (let e = err, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++)
+    if (e.name === 'KafkaJSProtocolError') return true;
   return false;
 }
 
 export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<KafkaBroker> {
-  if (!Number.isInteger(opts.partitions) || opts.partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${opts.partitions}`);
+  if (!Number.isInteger(opts.partitions) || opts.partitions < 1)
+    throw new RangeError(`partitions must be a positive integer, got ${opts.partitions}`);
   if (opts.brokers.length === 0) throw new RangeError('brokers: at least one host:port');
   const logger = opts.logger ?? silentLogger;
   const client = { ...defaultClientTuning, ...opts.client };
@@ -75,7 +77,11 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
 
   async function ensure(topics: readonly string[]): Promise<Map<string, number>> {
     try {
-      return await ensureTopics(await connectedAdmin(), topics.map((t) => names.physical(t)), opts.partitions);
+      return await ensureTopics(
+        await connectedAdmin(),
+        topics.map((t) => names.physical(t)),
+        opts.partitions,
+      );
     } catch (err) {
       throw unavailable(`could not create or describe Kafka topics on ${opts.brokers.join(',')}`, err);
     }
@@ -119,8 +125,21 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
       if (closing) throw closedError();
       if (topics.length === 0) throw new TypeError(`subscribe(${group}): no topics`);
       const widest = Math.max(...topics.map((t) => partitionCounts.get(names.physical(t)) ?? opts.partitions));
-      const deps = { kafka, admin: connectedAdmin, publisher, names, redelivery: opts.redelivery ?? Backoff.redelivery, tuning, logger, onError: opts.onError, concurrency: Math.min(256, topics.length * widest) };
-      const sub = await SupervisedSubscription.start(() => KafkaSubscription.start(deps, { group, topics, handler }), { group, logger });
+      const deps = {
+        kafka,
+        admin: connectedAdmin,
+        publisher,
+        names,
+        redelivery: opts.redelivery ?? Backoff.redelivery,
+        tuning,
+        logger,
+        onError: opts.onError,
+        concurrency: Math.min(256, topics.length * widest),
+      };
+      const sub = await SupervisedSubscription.start(() => KafkaSubscription.start(deps, { group, topics, handler }), {
+        group,
+        logger,
+      });
       if (closing) {
         // close() began while this member was joining: it would not have waited for it.
         await sub.close();
@@ -140,7 +159,11 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
       try {
         const a = await within(connectedAdmin(), client.pingTimeoutMs, 'connecting to Kafka');
         // Metadata of one topic: cheap, unlike describeCluster (metadata of every topic).
-        await within(a.fetchTopicMetadata({ topics: [names.physical(Topics.orderStart)] }), client.pingTimeoutMs, 'Kafka ping');
+        await within(
+          a.fetchTopicMetadata({ topics: [names.physical(Topics.orderStart)] }),
+          client.pingTimeoutMs,
+          'Kafka ping',
+        );
       } catch (err) {
         // An error answer (that topic missing, a leader moving) still proves Kafka is there.
         if (!answered(err)) throw unavailable(`Kafka at ${opts.brokers.join(',')} did not answer`, err);
@@ -149,7 +172,8 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
 
     async lag() {
       const groups = new Map<string, Set<string>>();
-      for (const { group, topics } of subscriptions.values()) groups.set(group, new Set([...(groups.get(group) ?? []), ...topics]));
+      for (const { group, topics } of subscriptions.values())
+        groups.set(group, new Set([...(groups.get(group) ?? []), ...topics]));
       if (groups.size === 0) return [];
       try {
         return await within(

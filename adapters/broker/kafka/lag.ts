@@ -14,12 +14,17 @@ export interface PartitionLag {
 }
 
 /** `groups` maps a group id to the physical topics it consumes here. */
-export async function consumerLag(admin: Admin, names: TopicNames, groups: ReadonlyMap<string, ReadonlySet<string>>): Promise<PartitionLag[]> {
+export async function consumerLag(
+  admin: Admin,
+  names: TopicNames,
+  groups: ReadonlyMap<string, ReadonlySet<string>>,
+): Promise<PartitionLag[]> {
   const topics = new Set([...groups.values()].flatMap((ts) => [...ts]));
   const ends = new Map<string, number>();
   await Promise.all(
     [...topics].map(async (topic) => {
-      for (const { partition, offset } of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}|${partition}`, Number(offset));
+      for (const { partition, offset } of await admin.fetchTopicOffsets(topic))
+        ends.set(`${topic}|${partition}`, Number(offset));
     }),
   );
   const rows = await Promise.all(

@@ -6,7 +6,10 @@ import type { Logger } from '../../../src/log.ts';
 // bounded producer retries (a publish must fail in bounded time; the producer is replaced
 // after a failure so no sequence number is reused), and the v2 default partitioner (chosen
 // explicitly: murmur2, as Java clients, so one key maps to one partition number on every topic).
-const EXPECTED_WARNINGS = ['Limiting retries for the idempotent producer', 'KafkaJS v2.0.0 switched default partitioner'];
+const EXPECTED_WARNINGS = [
+  'Limiting retries for the idempotent producer',
+  'KafkaJS v2.0.0 switched default partitioner',
+];
 
 /** kafkajs log lines go to pino at warn and above. */
 export function bridge(logger: Logger): logCreator {

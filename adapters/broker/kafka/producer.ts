@@ -93,7 +93,11 @@ export class Publisher {
         allowAutoTopicCreation: false,
         createPartitioner: Partitioners.DefaultPartitioner,
         // Bounded, so a publish fails in bounded time (the caller retries or answers 503).
-        retry: { retries: Math.max(1, this.tuning.retries), initialRetryTime: this.tuning.initialRetryTime, maxRetryTime: this.tuning.maxRetryTime },
+        retry: {
+          retries: Math.max(1, this.tuning.retries),
+          initialRetryTime: this.tuning.initialRetryTime,
+          maxRetryTime: this.tuning.maxRetryTime,
+        },
       });
       try {
         await producer.connect();

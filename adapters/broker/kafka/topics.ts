@@ -18,11 +18,22 @@ import type { TopicNames } from './topic-names.ts';
 export const registryTopics = (): string[] => AllTopics.flatMap((t) => [t, dlqOf(t)]);
 
 const DEADLINE_MS = 30_000;
-const TRANSIENT = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_CONTROLLER', 'REQUEST_TIMED_OUT']);
+const TRANSIENT = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_CONTROLLER',
+  'REQUEST_TIMED_OUT',
+]);
 /** A protocol error that passes, possibly wrapped by kafkajs's retrier (KafkaJSNumberOfRetriesExceeded keeps it as `cause`). */
 function isTransient(err: unknown): boolean {
-  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
-    if (TRANSIENT.has(String((e as { type?: unknown }).type)) || (e as Error).name === 'KafkaJSMetadataNotLoaded') return true;
+  for (
+    let e = err, depth = 0;
+    typeof e === 'object' && e !== null && depth < 3;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    if (TRANSIENT.has(String((e as { type?: unknown }).type)) || (e as Error).name === 'KafkaJSMetadataNotLoaded')
+      return true;
   }
   return false;
 }
@@ -42,14 +53,25 @@ async function settle<T>(deadline: number, fn: () => Promise<T | undefined>): Pr
 }
 
 /** Creates the (physical) topics that don't exist yet with `partitions` partitions; returns partition counts of all of them. */
-export async function ensureTopics(admin: Admin, physical: readonly string[], partitions: number): Promise<Map<string, number>> {
+export async function ensureTopics(
+  admin: Admin,
+  physical: readonly string[],
+  partitions: number,
+): Promise<Map<string, number>> {
   const wanted = [...new Set(physical)];
   const deadline = Date.now() + DEADLINE_MS;
   // Creating a topic that exists is answered TOPIC_ALREADY_EXISTS, which kafkajs turns into `false`.
-  await settle(deadline, () => admin.createTopics({ topics: wanted.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: false }));
+  await settle(deadline, () =>
+    admin.createTopics({
+      topics: wanted.map((topic) => ({ topic, numPartitions: partitions })),
+      waitForLeaders: false,
+    }),
+  );
   const counts = await settle(deadline, async () => {
     const { topics } = await admin.fetchTopicMetadata({ topics: wanted });
-    const ready = topics.length === wanted.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+    const ready =
+      topics.length === wanted.length &&
+      topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
     return ready ? new Map(topics.map((t) => [t.name, t.partitions.length])) : undefined;
   });
   // A new partition has a leader in the metadata a moment before that broker answers for
@@ -70,5 +92,7 @@ export function checkCoPartitioned(names: TopicNames, counts: ReadonlyMap<string
   const seen = inputs.map((t) => [t, counts.get(t)] as const);
   if (new Set(seen.map(([, n]) => n)).size <= 1) return;
   const listed = seen.map(([t, n]) => `${t}=${n ?? 'missing'}`).join(', ');
-  throw new ConfigError(`Kafka topics consumed by the order saga must have equal partition counts (co-partitioning), found: ${listed}`);
+  throw new ConfigError(
+    `Kafka topics consumed by the order saga must have equal partition counts (co-partitioning), found: ${listed}`,
+  );
 }

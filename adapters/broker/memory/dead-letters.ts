@@ -47,7 +47,11 @@ export class DeadLetterRing {
 }
 
 /** The original headers plus where the message came from and why it was refused. */
-export function deadLetterHeaders(original: Readonly<Record<string, string>> | null, from: Delivery, err: unknown): Record<string, string> {
+export function deadLetterHeaders(
+  original: Readonly<Record<string, string>> | null,
+  from: Delivery,
+  err: unknown,
+): Record<string, string> {
   return {
     ...original,
     [DlqHeaders.errorCode]: errorCode(err),

@@ -138,7 +138,13 @@ export class Engine implements LaneHooks {
   }
 
   isReady(lane: Lane): boolean {
-    return !this.closed && lane.owner !== null && lane.inFlight === null && !lane.waiting && lane.next < lane.partition.log.end;
+    return (
+      !this.closed &&
+      lane.owner !== null &&
+      lane.inFlight === null &&
+      !lane.waiting &&
+      lane.next < lane.partition.log.end
+    );
   }
 
   /** Hands the lane's next message to its owner; the promise settles once the outcome is applied. */
@@ -262,7 +268,13 @@ export class Engine implements LaneHooks {
       return false;
     }
     const entry = lane.partition.log.at(delivery.offset)!;
-    const letter = { topic: dlqOf(delivery.topic), key: entry.key, value: entry.value, headers: deadLetterHeaders(entry.headers, delivery, err), at: this.opts.now() };
+    const letter = {
+      topic: dlqOf(delivery.topic),
+      key: entry.key,
+      value: entry.value,
+      headers: deadLetterHeaders(entry.headers, delivery, err),
+      at: this.opts.now(),
+    };
     this.append(letter.topic, letter);
     this.deadLetters.push(letter);
     this.stats.deadLettered++;

@@ -56,7 +56,8 @@ const DEFAULT_MAX_STEPS = 200_000;
 
 export function createMemoryBroker(opts: MemoryBrokerOptions = {}): MemoryBroker {
   const partitions = opts.partitions ?? 6;
-  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+  if (!Number.isInteger(partitions) || partitions < 1)
+    throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
   const faults = opts.faults ?? null;
   const seed = faults ? faults.seed : (opts.seed ?? 1);
   const mode = opts.mode ?? 'auto';

@@ -89,9 +89,14 @@ export function release(state: MemoryState, orderId: string): UndoOutcome {
   return { undone: true };
 }
 
-function chargeRefusal(state: MemoryState, userId: string, amount: number): Extract<PaymentRecord, { kind: 'refused' }> | null {
+function chargeRefusal(
+  state: MemoryState,
+  userId: string,
+  amount: number,
+): Extract<PaymentRecord, { kind: 'refused' }> | null {
   const user = state.users.get(userId);
-  if (user === undefined) return { kind: 'refused', code: 'UNKNOWN_USER', message: `unknown user ${userId}`, userId, amount };
+  if (user === undefined)
+    return { kind: 'refused', code: 'UNKNOWN_USER', message: `unknown user ${userId}`, userId, amount };
   if (!isAmount(amount)) {
     const message = `amount ${amount} is not an integer in 0..${MAX_AMOUNT}`;
     return { kind: 'refused', code: 'LIMIT_EXCEEDED', message, userId, amount };

@@ -16,7 +16,8 @@ export function createOrder(state: MemoryState, order: NewOrder): CreateOutcome 
   const idem = order.idempotency;
   if (idem !== undefined) {
     const claim = state.claim(idem.key);
-    if (claim !== undefined) return { created: false, orderId: claim.orderId, sameBody: claim.bodyHash === idem.bodyHash };
+    if (claim !== undefined)
+      return { created: false, orderId: claim.orderId, sameBody: claim.bodyHash === idem.bodyHash };
   }
   // Order ids are minted by the api; a clash is a bug, never a client's repeat.
   if (state.order(order.orderId) !== undefined) throw new Error(`order ${order.orderId} already exists`);
@@ -66,7 +67,12 @@ export function loadSaga(state: MemoryState, orderId: string): SagaRecord | null
 }
 
 /** Returns the stored view's JSON (for the watchers) when written, or null when the CAS lost. */
-export function commitSaga(state: MemoryState, orderId: string, expectedVersion: number, write: SagaWrite): string | null {
+export function commitSaga(
+  state: MemoryState,
+  orderId: string,
+  expectedVersion: number,
+  write: SagaWrite,
+): string | null {
   const row = state.order(orderId);
   if (row === undefined || row.version !== expectedVersion) return null;
   const snapshot = toJson(write.snapshot);

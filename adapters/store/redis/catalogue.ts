@@ -30,7 +30,15 @@ function counter(value: string | null | undefined, what: string): number {
 
 export async function putProduct(ctx: Ctx, product: Product): Promise<void> {
   checkProduct(product);
-  await call(ctx.client.hset(ctx.keys.product(product.productId), 'stock', String(product.stock), 'price', String(product.price)));
+  await call(
+    ctx.client.hset(
+      ctx.keys.product(product.productId),
+      'stock',
+      String(product.stock),
+      'price',
+      String(product.price),
+    ),
+  );
 }
 
 export async function getProducts(ctx: Ctx, productIds: readonly string[]): Promise<(Product | null)[]> {
@@ -42,7 +50,11 @@ export async function getProducts(ctx: Ctx, productIds: readonly string[]): Prom
     if (err) throw toStoreError(err);
     const [stock, price] = fields as (string | null)[];
     if (stock == null && price == null) return null;
-    return { productId, stock: counter(stock, `stock of ${productId}`), price: counter(price, `price of ${productId}`) };
+    return {
+      productId,
+      stock: counter(stock, `stock of ${productId}`),
+      price: counter(price, `price of ${productId}`),
+    };
   });
 }
 

@@ -4,7 +4,13 @@
  * refusals included, and repeats it. Quantities and amounts are checked here and again in
  * Lua (doubles are exact only up to 2^53-1); they travel as decimal strings.
  */
-import type { ChargeOutcome, PaymentRefusal, ReserveOutcome, StockRefusal, UndoOutcome } from '../../../src/ports/store.ts';
+import type {
+  ChargeOutcome,
+  PaymentRefusal,
+  ReserveOutcome,
+  StockRefusal,
+  UndoOutcome,
+} from '../../../src/ports/store.ts';
 import type { Item } from '../../../src/schemas.ts';
 import { call } from './connection.ts';
 import type { Ctx } from './context.ts';
@@ -17,7 +23,10 @@ import { demand } from '../demand.ts';
  */
 const nowArg = (ctx: Ctx): string => String(ctx.clock.now());
 
-function outcome<C extends string>(reply: Reply, cancelled: string): { ok: true } | { ok: false; code: C | 'CANCELLED'; message: string } {
+function outcome<C extends string>(
+  reply: Reply,
+  cancelled: string,
+): { ok: true } | { ok: false; code: C | 'CANCELLED'; message: string } {
   if (!Array.isArray(reply)) throw new Error(`unexpected script reply ${JSON.stringify(reply)}`);
   switch (reply[0]) {
     case 'ok':
@@ -37,7 +46,10 @@ export async function reserve(ctx: Ctx, orderId: string, items: readonly Item[])
   const keys = [...ids.map((id) => ctx.keys.stockRecord(id, orderId)), ...ids.map((id) => ctx.keys.product(id))];
   const args = [nowArg(ctx), ...ids.flatMap((id) => [id, String(wanted.get(id))])];
   const reply = await call(ctx.scripts.reserve(keys, args));
-  return outcome<Exclude<StockRefusal, 'CANCELLED'>>(reply, `order ${orderId} was cancelled before its stock was reserved`);
+  return outcome<Exclude<StockRefusal, 'CANCELLED'>>(
+    reply,
+    `order ${orderId} was cancelled before its stock was reserved`,
+  );
 }
 
 export async function release(ctx: Ctx, orderId: string, items: readonly Item[]): Promise<UndoOutcome> {

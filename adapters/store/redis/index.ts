@@ -8,7 +8,16 @@ import { systemClock, type Clock } from '../../../src/clock.ts';
 import { StoreUnavailableError } from '../../../src/errors.ts';
 import type { Store } from '../../../src/ports/store.ts';
 import * as catalogue from './catalogue.ts';
-import { call, closeClient, connect, endpointOf, lockOptions, mainOptions, open, subscriberOptions } from './connection.ts';
+import {
+  call,
+  closeClient,
+  connect,
+  endpointOf,
+  lockOptions,
+  mainOptions,
+  open,
+  subscriberOptions,
+} from './connection.ts';
 import type { Ctx } from './context.ts';
 import * as effects from './effects.ts';
 import { keysFor } from './keys.ts';
@@ -53,7 +62,14 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     await closeClient(client);
     throw err;
   });
-  const ctx: Ctx = { client, scripts: defineScripts(client), keys, clock: opts.clock ?? systemClock, orderRetentionMs, effectRetentionMs };
+  const ctx: Ctx = {
+    client,
+    scripts: defineScripts(client),
+    keys,
+    clock: opts.clock ?? systemClock,
+    orderRetentionMs,
+    effectRetentionMs,
+  };
   const locks = new RedisLocks(lockClients, keys, opts.lock);
   await locks.prepare();
   const watchers = new Watchers(() => connect(opts.url, subscriberOptions));
@@ -79,7 +95,8 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     getOrder: (orderId) => ifOpen(() => orders.getOrder(ctx, orderId)),
     idempotencyClaim: (key) => ifOpen(() => orders.idempotencyClaim(ctx, key)),
     loadSaga: (orderId) => ifOpen(() => orders.loadSaga(ctx, orderId)),
-    commitSaga: (orderId, expectedVersion, write) => ifOpen(() => orders.commitSaga(ctx, orderId, expectedVersion, write)),
+    commitSaga: (orderId, expectedVersion, write) =>
+      ifOpen(() => orders.commitSaga(ctx, orderId, expectedVersion, write)),
     statusCounts: () => ifOpen(() => orders.statusCounts(ctx)),
     markOutboxSent: (orderId, version) => ifOpen(() => orders.markOutboxSent(ctx, orderId, version)),
     claimDue: (now, limit, leaseMs) => ifOpen(() => orders.claimDue(ctx, now, limit, leaseMs)),
@@ -105,7 +122,14 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
  */
 async function connectLockServers(urls: readonly string[]): Promise<Redis[]> {
   const clients = urls.map((url) => open(url, lockOptions));
-  const answered = await Promise.all(clients.map((c) => c.connect().then(() => true, () => false)));
+  const answered = await Promise.all(
+    clients.map((c) =>
+      c.connect().then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   const quorum = Math.floor(urls.length / 2) + 1;
   const up = answered.filter(Boolean).length;
   if (up >= quorum) return clients;

@@ -55,7 +55,9 @@ export class RedisLocks {
   async prepare(): Promise<void> {
     const { acquireScript, extendScript, releaseScript } = this.redlock.scripts;
     await Promise.allSettled(
-      this.clients.map((c) => Promise.all([acquireScript, extendScript, releaseScript].map((s) => c.script('LOAD', s.value)))),
+      this.clients.map((c) =>
+        Promise.all([acquireScript, extendScript, releaseScript].map((s) => c.script('LOAD', s.value))),
+      ),
     );
   }
 
@@ -90,10 +92,17 @@ export class RedisLocks {
       throw new StoreUnavailableError(`fewer than ${this.quorum} of ${this.clients.length} lock servers are connected`);
     }
     try {
-      return await this.redlock.acquire(names.map((n) => this.keys.lock(n)), this.ttlMs, this.settings);
+      return await this.redlock.acquire(
+        names.map((n) => this.keys.lock(n)),
+        this.ttlMs,
+        this.settings,
+      );
     } catch (err) {
       if (this.connected() < this.quorum) {
-        throw new StoreUnavailableError(`fewer than ${this.quorum} of ${this.clients.length} lock servers are connected`, err);
+        throw new StoreUnavailableError(
+          `fewer than ${this.quorum} of ${this.clients.length} lock servers are connected`,
+          err,
+        );
       }
       if (err instanceof ExecutionError) throw new LockNotAcquiredError(names, err);
       throw err;

@@ -81,7 +81,12 @@ export async function loadSaga(ctx: Ctx, orderId: string): Promise<SagaRecord | 
   };
 }
 
-export async function commitSaga(ctx: Ctx, orderId: string, expectedVersion: number, write: SagaWrite): Promise<boolean> {
+export async function commitSaga(
+  ctx: Ctx,
+  orderId: string,
+  expectedVersion: number,
+  write: SagaWrite,
+): Promise<boolean> {
   const { keys } = ctx;
   const now = ctx.clock.now();
   const view = toJson(write.view);
@@ -120,7 +125,13 @@ export async function markOutboxSent(ctx: Ctx, orderId: string, version: number)
 export async function claimDue(ctx: Ctx, now: number, limit: number, leaseMs: number): Promise<string[]> {
   const max = Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER);
   if (!(max > 0)) return [];
-  const args = [String(ctx.clock.now()), score(now, 'now'), String(max), score(now + leaseMs, 'lease end'), ctx.keys.prefix];
+  const args = [
+    String(ctx.clock.now()),
+    score(now, 'now'),
+    String(max),
+    score(now + leaseMs, 'lease end'),
+    ctx.keys.prefix,
+  ];
   const reply = await call(ctx.scripts.claim_due([ctx.keys.deadlines], args));
   if (!Array.isArray(reply)) throw new Error(`unexpected script reply ${JSON.stringify(reply)}`);
   return reply.map(String);

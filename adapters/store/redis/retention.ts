@@ -25,8 +25,11 @@ export function retentionEntry(view: OrderView, at: number): string {
 export async function retainEffects(ctx: Ctx, now: number, limit: number, leaseMs: number): Promise<number> {
   const max = Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER);
   if (!(max > 0)) return 0;
-  if (!Number.isFinite(now) || !Number.isFinite(now + leaseMs)) throw new RangeError(`now and lease end must be finite, got ${now}, ${leaseMs}`);
-  const reply = await call(ctx.scripts.claim_retention([ctx.keys.retention], [String(now), String(max), String(now + leaseMs)]));
+  if (!Number.isFinite(now) || !Number.isFinite(now + leaseMs))
+    throw new RangeError(`now and lease end must be finite, got ${now}, ${leaseMs}`);
+  const reply = await call(
+    ctx.scripts.claim_retention([ctx.keys.retention], [String(now), String(max), String(now + leaseMs)]),
+  );
   if (!Array.isArray(reply)) throw new Error(`unexpected script reply ${JSON.stringify(reply)}`);
   const entries = reply.map(String);
   await Promise.all(entries.map((entry) => retainOne(ctx, entry)));

@@ -25,10 +25,9 @@ export type ScriptName = (typeof names)[number];
 
 const read = (file: string): string => readFileSync(new URL(`./lua/${file}.lua`, import.meta.url), 'utf8');
 const common = read('common');
-const sources: Record<ScriptName, string> = Object.fromEntries(names.map((n) => [n, `${common}\n${read(n)}`])) as Record<
-  ScriptName,
-  string
->;
+const sources: Record<ScriptName, string> = Object.fromEntries(
+  names.map((n) => [n, `${common}\n${read(n)}`]),
+) as Record<ScriptName, string>;
 
 /** What a script replies: Lua strings, integers, nil and tables, as ioredis hands them over. */
 export type Reply = string | number | null | Reply[];
@@ -43,7 +42,11 @@ export function defineScripts(client: Redis): Scripts {
   return Object.fromEntries(
     names.map((name) => {
       const command = `saga_${name}`;
-      return [name, (keys: readonly string[], args: readonly string[]) => commands[command]!.call(client, keys.length, ...keys, ...args)];
+      return [
+        name,
+        (keys: readonly string[], args: readonly string[]) =>
+          commands[command]!.call(client, keys.length, ...keys, ...args),
+      ];
     }),
   ) as Scripts;
 }

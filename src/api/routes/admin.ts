@@ -20,7 +20,11 @@ export function adminAuth(adminToken: string | undefined) {
     const match = /^Bearer +(.+)$/i.exec(request.headers.authorization ?? '');
     const ok = match !== null && timingSafeEqual(digest(match[1]!), expected);
     if (!ok) {
-      throw new ApiError(401, { error: 'missing or wrong bearer token' }, { headers: { 'www-authenticate': 'Bearer' } });
+      throw new ApiError(
+        401,
+        { error: 'missing or wrong bearer token' },
+        { headers: { 'www-authenticate': 'Bearer' } },
+      );
     }
   };
 }

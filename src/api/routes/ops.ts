@@ -13,7 +13,9 @@ export const opsRoutes: FastifyPluginAsync<{ deps: OpsDeps }> = async (app, { de
   app.get('/healthz', async (_request, reply) => {
     const { unreachable } = await health.check();
     if (unreachable.length > 0) {
-      return reply.code(503).send({ status: 'unavailable', error: `${unreachable.join(' and ')} unreachable`, waitingFor: unreachable });
+      return reply
+        .code(503)
+        .send({ status: 'unavailable', error: `${unreachable.join(' and ')} unreachable`, waitingFor: unreachable });
     }
     const extra = deps.health ? await deps.health() : {};
     return reply.send({ ...extra, status: 'ok' });

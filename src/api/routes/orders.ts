@@ -20,7 +20,8 @@ import { rateLimitHook } from '../rate-limit.ts';
 import { parseOr400 } from '../validate.ts';
 
 const OVERLOADED = 'too many orders in flight; nothing was recorded, retry after Retry-After seconds';
-const PUBLISH_FAILED = 'order recorded, but the broker did not confirm order.start; retry with the same Idempotency-Key';
+const PUBLISH_FAILED =
+  'order recorded, but the broker did not confirm order.start; retry with the same Idempotency-Key';
 
 export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
   const { store, clock, metrics } = deps;
@@ -56,9 +57,13 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
       key === undefined ? undefined : { key, bodyHash: bodyHash(body) },
       { [TRACEPARENT]: traceparent },
     );
-    if ((outcome.kind === 'accepted' || outcome.kind === 'unpublished') && outcome.created) metrics.ordersAccepted.inc();
+    if ((outcome.kind === 'accepted' || outcome.kind === 'unpublished') && outcome.created)
+      metrics.ordersAccepted.inc();
     if (outcome.kind === 'accepted' || outcome.kind === 'unpublished') {
-      request.log.debug({ orderId: outcome.orderId, traceId: trace.traceId, outcome: outcome.kind, created: outcome.created }, 'order recorded');
+      request.log.debug(
+        { orderId: outcome.orderId, traceId: trace.traceId, outcome: outcome.kind, created: outcome.created },
+        'order recorded',
+      );
     }
     switch (outcome.kind) {
       case 'accepted':

@@ -12,7 +12,8 @@ import type { RouteOptions } from '../deps.ts';
 export const VIZ_TICK_MS = 500;
 
 // Only what the page needs from this origin; nothing may load from anywhere else.
-const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:";
+const CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:";
 
 export const vizRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
   const { store, clock } = deps;
@@ -61,7 +62,9 @@ export const vizRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps })
     return reply.type('text/html; charset=utf-8').header('content-security-policy', CSP).send(page);
   });
 
-  app.get('/viz/diagram.svg', async (_request, reply) => reply.type('image/svg+xml; charset=utf-8').send(await diagramSvg()));
+  app.get('/viz/diagram.svg', async (_request, reply) =>
+    reply.type('image/svg+xml; charset=utf-8').send(await diagramSvg()),
+  );
 
   app.get('/viz/events', async (_request, reply) => {
     reply.hijack();
