@@ -80,6 +80,7 @@ export class KafkaSubscription implements Subscription {
       maxWaitTimeInMs: t.maxWaitTimeInMs,
       minBytes: 1,
       allowAutoTopicCreation: false,
+      retry: { retries: t.retries, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
     // A crash after start() stopped waiting must not become an unhandled rejection.
     this.firstJoin.catch(() => undefined);

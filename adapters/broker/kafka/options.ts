@@ -16,6 +16,12 @@ export interface ConsumerTuning {
   closeTimeoutMs: number;
   /** A long batch commits what it has handled at least this often. */
   commitIntervalMs: number;
+  /**
+   * kafkajs retries inside a running consumer before it crashes. A crashed consumer
+   * restarts as a new group member, and the group then waits out the old member's
+   * session; riding out a broker restart as the same member rejoins at once.
+   */
+  retries: number;
 }
 
 /** Connection and retry timings of every client (admin, producer, consumers). */
@@ -66,6 +72,7 @@ export const defaultConsumerTuning: ConsumerTuning = {
   joinTimeoutMs: 60_000,
   closeTimeoutMs: 10_000,
   commitIntervalMs: 1_000,
+  retries: 60,
 };
 
 export const defaultClientTuning: ClientTuning = {
