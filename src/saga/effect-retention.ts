@@ -6,6 +6,7 @@
  * every record of the order expires from the terminal time. So nothing is lost when a
  * process dies between the two steps: at worst a record's clock is set late, never early.
  */
+import { periodic } from './periodic.ts';
 import type { Clock } from '../clock.ts';
 import { errorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -22,8 +23,6 @@ export interface EffectRetentionOptions {
 
 export function createEffectRetention(opts: EffectRetentionOptions) {
   const batch = opts.batch ?? 200;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
 
   /** Retains every entry due now; returns how many it handled. */
   async function tick(): Promise<number> {
@@ -35,30 +34,11 @@ export function createEffectRetention(opts: EffectRetentionOptions) {
     }
   }
 
-  return {
-    tick,
-    start(intervalMs: number): void {
-      if (timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick()
-          .catch((err: unknown) => {
-            // The entries stay in the index: the next tick (or another process) takes them.
-            opts.logger.warn({ code: errorCode(err), err }, 'effect retention failed; next tick retries');
-            return 0;
-          })
-          .finally(() => {
-            running = null;
-          });
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
+  const every = periodic(tick, (err: unknown) => {
+    // The entries stay in the index: the next tick (or another process) takes them.
+    opts.logger.warn({ code: errorCode(err), err }, 'effect retention failed; next tick retries');
+  });
+  return { tick, start: every.start, stop: every.stop };
 }
 
 export type EffectRetention = ReturnType<typeof createEffectRetention>;

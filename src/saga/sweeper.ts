@@ -4,6 +4,7 @@
  * removing them) and sends each a TIMEOUT through the host's compare-and-set path, so a
  * deadline fires once and a sweeper that dies mid-way only delays it by the lease.
  */
+import { periodic } from './periodic.ts';
 import type { Clock } from '../clock.ts';
 import { errorCode } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -27,8 +28,6 @@ export interface SweeperOptions {
 
 export function createSweeper(opts: SweeperOptions) {
   const batch = opts.batch ?? 200;
-  let timer: NodeJS.Timeout | null = null;
-  let running: Promise<number> | null = null;
   let heldLoggedAt = Number.NEGATIVE_INFINITY;
 
   /** Fires every entry due now; returns how many it fired. */
@@ -59,29 +58,10 @@ export function createSweeper(opts: SweeperOptions) {
     }
   }
 
-  return {
-    tick,
-    start(intervalMs: number): void {
-      if (timer) return;
-      timer = setInterval(() => {
-        if (running) return;
-        running = tick()
-          .catch((err: unknown) => {
-            opts.logger.warn({ code: errorCode(err), err }, 'sweep failed; next tick retries');
-            return 0;
-          })
-          .finally(() => {
-            running = null;
-          });
-      }, intervalMs);
-      timer.unref();
-    },
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      timer = null;
-      await running;
-    },
-  };
+  const every = periodic(tick, (err: unknown) => {
+    opts.logger.warn({ code: errorCode(err), err }, 'sweep failed; next tick retries');
+  });
+  return { tick, start: every.start, stop: every.stop };
 }
 
 export type Sweeper = ReturnType<typeof createSweeper>;

@@ -9,42 +9,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { RunResult } from '../../src/chaos/scenario.ts';
-import { freePort, redisSkipReason } from '../helpers/redis.ts';
+import { ownKafkaSkip, portPair } from '../helpers/own-kafka.ts';
 
-const cached = existsSync(
-  join(
-    process.env.KAFKA_LOCAL_HOME ?? join(homedir(), '.cache', 'order-saga-kafka'),
-    'kafka-3.9.2',
-    'libs',
-    '.complete',
-  ),
-);
-const required = process.env.REQUIRE_INTEGRATION === '1';
-const redisSkip = await redisSkipReason();
-const skip =
-  redisSkip ?? (cached || required ? false : "Kafka's jars are not cached yet: run scripts/kafka-local.sh start once");
-
-async function isFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free port whose neighbour (the controller's) is free too. */
-async function portPair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65535 && (await isFree(port + 1))) return port;
-  }
-}
+const skip = await ownKafkaSkip();
 
 describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chaos-quick-'));

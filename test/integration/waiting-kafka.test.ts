@@ -6,25 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client, startProcess, type RunningProcess } from '../blackbox/client.ts';
-import { deleteKeys, freePort, REDIS_URL, redisSkipReason } from '../helpers/redis.ts';
+import { ownKafkaSkip, portPair } from '../helpers/own-kafka.ts';
+import { deleteKeys, REDIS_URL } from '../helpers/redis.ts';
 
-const cached = existsSync(
-  join(
-    process.env.KAFKA_LOCAL_HOME ?? join(homedir(), '.cache', 'order-saga-kafka'),
-    'kafka-3.9.2',
-    'libs',
-    '.complete',
-  ),
-);
-const required = process.env.REQUIRE_INTEGRATION === '1';
-const redisSkip = await redisSkipReason();
-const skip =
-  redisSkip ?? (cached || required ? false : "Kafka's jars are not cached yet: run scripts/kafka-local.sh start once");
+const skip = await ownKafkaSkip();
 
 /** Runs scripts/kafka-local.sh <command> against this test's own broker; resolves with its exit code. */
 async function kafkaLocal(command: 'start' | 'stop', env: Record<string, string>): Promise<number | null> {
@@ -34,14 +24,6 @@ async function kafkaLocal(command: 'start' | 'stop', env: Record<string, string>
   });
   const [code] = (await once(child, 'exit')) as [number | null];
   return code;
-}
-
-/** A port whose neighbour (the controller's) is free too. */
-async function portPair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65535 && (await freePort().then((p) => p !== port + 1))) return port;
-  }
 }
 
 describe('black box: a role whose Kafka comes up after it started', { skip }, () => {
