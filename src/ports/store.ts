@@ -4,7 +4,7 @@
  * Redis adapter (Lua scripts) give the same answers; one contract suite runs on both.
  */
 import type { Item, OrderStatus, OrderView } from '../schemas.ts';
-import type { OutMessage, Payload } from '../topics.ts';
+import type { OutMessage, Payload, Topics } from '../topics.ts';
 
 export interface Product {
   productId: string;
@@ -17,8 +17,8 @@ export interface User {
 }
 
 /** Refusal codes, inferred from the replies' topic schemas (src/topics.ts). */
-export type StockRefusal = Payload<'stock.failed'>['code'];
-export type PaymentRefusal = Payload<'payment.failed'>['code'];
+export type StockRefusal = Payload<typeof Topics.stockFailed>['code'];
+export type PaymentRefusal = Payload<typeof Topics.paymentFailed>['code'];
 
 /**
  * Effect outcomes are recorded with the orderId: a repeat returns the recorded outcome,

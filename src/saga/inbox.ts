@@ -5,7 +5,7 @@
  */
 import type { OrderEvent } from '../../machines/order.machine.ts';
 import type { Store } from '../ports/store.ts';
-import { Subscriptions, type Payload } from '../topics.ts';
+import { Subscriptions, Topics, type Payload } from '../topics.ts';
 import { statusOf, type OrderSnapshot } from './persisted.ts';
 import { priceOrder } from './pricing.ts';
 
@@ -25,27 +25,27 @@ const simple =
 // ignores it then, so mapping it is only for the type.
 const failure = (p: { code: string; message: string }) => ({
   code: (p.code === 'CANCELLED' ? 'TIMEOUT' : p.code) as Exclude<
-    Payload<'stock.failed' | 'payment.failed'>['code'],
+    Payload<typeof Topics.stockFailed | typeof Topics.paymentFailed>['code'],
     'CANCELLED'
   >,
   message: p.message,
 });
 
 export const InboxEvents: { readonly [T in SagaInput]: EventBuilder<T> } = {
-  'order.start': () => simple((now) => ({ type: 'START', now })),
+  [Topics.orderStart]: () => simple((now) => ({ type: 'START', now })),
   // ORDERING is passed through here: read the user and prices first, then feed the
   // machine the reservation and the pricing outcome in one step (one compare-and-set).
-  'stock.success': (_p, store) => async (snapshot, now) => {
+  [Topics.stockSuccess]: (_p, store) => async (snapshot, now) => {
     const status = statusOf(snapshot);
     if (status !== 'PENDING' && status !== 'RESERVING') return null;
     const { userId, items } = snapshot.context;
     return { type: 'STOCK_RESERVED', now, pricing: await priceOrder(store, userId, items) };
   },
-  'stock.failed': (p) => simple((now) => ({ type: 'STOCK_REFUSED', now, failure: failure(p) })),
-  'stock.released': () => simple((now) => ({ type: 'STOCK_RELEASED', now })),
-  'payment.success': () => simple((now) => ({ type: 'PAYMENT_CHARGED', now })),
-  'payment.failed': (p) => simple((now) => ({ type: 'PAYMENT_REFUSED', now, failure: failure(p) })),
-  'payment.refunded': () => simple((now) => ({ type: 'PAYMENT_REFUNDED', now })),
+  [Topics.stockFailed]: (p) => simple((now) => ({ type: 'STOCK_REFUSED', now, failure: failure(p) })),
+  [Topics.stockReleased]: () => simple((now) => ({ type: 'STOCK_RELEASED', now })),
+  [Topics.paymentSuccess]: () => simple((now) => ({ type: 'PAYMENT_CHARGED', now })),
+  [Topics.paymentFailed]: (p) => simple((now) => ({ type: 'PAYMENT_REFUSED', now, failure: failure(p) })),
+  [Topics.paymentRefunded]: () => simple((now) => ({ type: 'PAYMENT_REFUNDED', now })),
 };
 
 export const SagaInputs: readonly SagaInput[] = Subscriptions.order;
