@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Report } from '../load/report.ts';
-import { inFlightAt, p99Before, parseTrace, recoverySec } from './analysis.ts';
+import { inFlightAt, inFlightDuring, p99Before, parseTrace, recoverySec } from './analysis.ts';
 import { Cluster } from './cluster.ts';
 import * as faults from './faults.ts';
 import { acceptedSoFar, startLoad } from './load.ts';
@@ -30,6 +30,8 @@ export interface RunResult {
   fault: RunName;
   orders: number;
   inFlightAtHit: number | null;
+  /** Orders in flight at some moment from the hit to the healing. */
+  inFlightDuringFault: number | null;
   lost: number;
   doubled: number;
   stuck: number;
@@ -206,6 +208,7 @@ function judge(
     fault: name,
     orders: report.orders,
     inFlightAtHit: times ? inFlightAt(traced, times.hitAt) : null,
+    inFlightDuringFault: times ? inFlightDuring(traced, times.hitAt, times.healedAt) : null,
     lost: report.drift?.lost ?? 0,
     doubled: report.drift?.doubled ?? 0,
     stuck: report.stuck + report.errors,

@@ -5,6 +5,7 @@ const columns: [string, (r: RunResult) => string][] = [
   ['fault', (r) => r.fault],
   ['orders', (r) => String(r.orders)],
   ['in flight at hit', (r) => (r.inFlightAtHit === null ? '-' : String(r.inFlightAtHit))],
+  ['in flight during', (r) => (r.inFlightDuringFault === null ? '-' : String(r.inFlightDuringFault))],
   ['lost', (r) => String(r.lost)],
   ['doubled', (r) => String(r.doubled)],
   ['stuck', (r) => String(r.stuck)],

@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inFlightAt, p99, p99Before, parseTrace, recoverySec, type TracedOrder } from '../../src/chaos/analysis.ts';
+import {
+  inFlightAt,
+  inFlightDuring,
+  p99,
+  p99Before,
+  parseTrace,
+  recoverySec,
+  type TracedOrder,
+} from '../../src/chaos/analysis.ts';
 import { FaultNames, parseChaosArgs } from '../../src/chaos/options.ts';
 import { UsageError } from '../../src/load/options.ts';
 
@@ -51,9 +59,12 @@ describe('chaos analysis', () => {
     ]);
   });
 
-  it('counts the orders in flight at an instant and takes p99s', () => {
+  it('counts the orders in flight at an instant and over the fault, and takes p99s', () => {
     const orders = steady(0, 1, () => 55); // 100 orders, each 55 ms: about 5 or 6 in flight at any time
     assert.equal(inFlightAt(orders, 500), 6);
+    // From 500 to 800 ms: the 6 in flight at 500 and the 30 placed after it, up to 800 included.
+    assert.equal(inFlightDuring(orders, 500, 800), 36);
+    assert.equal(inFlightDuring(orders, 2_000, 3_000), 0, 'none after the last order ended');
     assert.equal(p99([5, 1, 3, 2, 4]), 5);
     assert.equal(p99([]), 0);
     assert.equal(p99Before([...steady(0, 10, () => 20), ...steady(10_000, 1, () => 900)], 10_000), 20);
