@@ -72,7 +72,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
   };
   const locks = new RedisLocks(lockClients, keys, opts.lock);
   await locks.prepare();
-  const watchers = new Watchers(() => connect(opts.url, subscriberOptions));
+  const watchers = new Watchers(() => connect(opts.url, subscriberOptions), keys.views);
   let closing: Promise<void> | undefined;
   /** After close() every call fails at once (a closed ioredis client would queue it until its timeout). */
   const ifOpen = <R>(run: () => Promise<R>): Promise<R> =>
@@ -101,7 +101,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     markOutboxSent: (orderId, version) => ifOpen(() => orders.markOutboxSent(ctx, orderId, version)),
     claimDue: (now, limit, leaseMs) => ifOpen(() => orders.claimDue(ctx, now, limit, leaseMs)),
     retainEffects: (now, limit, leaseMs) => ifOpen(() => retainEffects(ctx, now, limit, leaseMs)),
-    watch: (orderId, listener) => ifOpen(() => watchers.add(keys.channel(orderId), listener)),
+    watch: (orderId, listener) => ifOpen(() => watchers.add(orderId, listener)),
 
     ping: () => ifOpen(async () => void (await call(client.ping()))),
     close() {

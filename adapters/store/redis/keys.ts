@@ -19,7 +19,7 @@
  * |                               |        | time, userId, productIds), score that time / lease end         |
  * | `Pcounts`                     | hash   | orders per status (live for non-terminal, running totals)      |
  * | `Plock:<resource>`            | string | Redlock's lock, on every REDLOCK_URLS master                   |
- * | channel `Porder:<orderId>`    | pubsub | the order's view (JSON) after every commit                     |
+ * | channel `Pviews`              | pubsub | `<orderId> <view JSON>` after every commit of every order      |
  *
  * Hash tags put each effect record in its counter's slot (`{p:…}`, `{u:…}`): that is why
  * release takes the order's items and refund takes the userId. Today one Redis holds
@@ -49,7 +49,8 @@ export interface Keys {
   readonly retention: string;
   readonly counts: string;
   lock(resource: string): string;
-  channel(orderId: string): string;
+  /** The one pub/sub channel of every order's views (watchers.ts). */
+  readonly views: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -65,6 +66,6 @@ export function keysFor(prefix: string): Keys {
     retention: `${prefix}retention`,
     counts: `${prefix}counts`,
     lock: (resource) => `${prefix}lock:${resource}`,
-    channel: (orderId) => `${prefix}order:${orderId}`,
+    views: `${prefix}views`,
   };
 }

@@ -104,7 +104,7 @@ export async function commitSaga(
     write.terminal ? '1' : '0',
     String(now + ctx.orderRetentionMs),
     ttlOf(ctx.orderRetentionMs),
-    keys.channel(orderId),
+    keys.views,
     write.terminal ? retentionEntry(write.view, now) : '',
   ];
   const scriptKeys = [keys.order(orderId), keys.deadlines, keys.counts, keys.retention];

@@ -1,10 +1,10 @@
 -- Compare-and-set on the version: snapshot, outbox (unsent unless empty), view, status
 -- counts, deadline entry, retention of a terminal order and its entry in the retention
--- index; then the view is published on the order's channel (rules `store-is-truth`,
+-- index; then `<orderId> <view>` is published on the views channel (rules `store-is-truth`,
 -- `outbox-in-snapshot`, `deadlines-are-data`, `idempotent-effects`; docs/architecture.md).
 -- KEYS: row, deadlines, counts, retention.
 -- ARGV: now, prefix, orderId, expectedVersion, snapshot, outbox, sent ('1'|'0'), view,
---       status, wakeAt ('' for none), terminal ('1'|'0'), expireAt, ttlMs, channel,
+--       status, wakeAt ('' for none), terminal ('1'|'0'), expireAt, ttlMs, views channel,
 --       retention entry (names the order's effect records and its terminal time).
 -- Four slots, like every index write: the row and the indexes must change in one atomic
 -- step (an index entry never lost, never without its row). A Cluster would need the
@@ -37,5 +37,6 @@ if terminal then
   -- retain_effect.lua for each of them; this entry is what makes sure it happens.
   redis.call('ZADD', retention, ARGV[1], ARGV[15])
 end
-redis.call('PUBLISH', ARGV[14], ARGV[8])
+-- The message format is watchers.ts's viewMessage.
+redis.call('PUBLISH', ARGV[14], orderId .. ' ' .. ARGV[8])
 return 1
