@@ -30,6 +30,12 @@ export const OrderStatuses = [
 export type Status = (typeof OrderStatuses)[number];
 /** The machine's final states. */
 export const TerminalStatuses = ['COMPLETED', 'REJECTED', 'CANCELLED'] as const satisfies readonly Status[];
+/**
+ * The statuses an order can have once the saga may have sent an undo: undos go out only
+ * on entering COMPENSATING and on its retries, and COMPENSATING leads only to CANCELLED.
+ * An undo for an order in any other status was not sent by the saga.
+ */
+export const UndoStatuses = ['COMPENSATING', 'CANCELLED'] as const satisfies readonly Status[];
 
 /** Every code an order's `reason` can carry (the contract's reason codes). */
 export const FailureCodes = [

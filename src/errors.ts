@@ -13,6 +13,7 @@ export type ErrorCode =
   | ReasonCode
   | 'INVALID_MESSAGE'
   | 'UNKNOWN_ORDER'
+  | 'FORGED_COMMAND'
   | 'UNSUPPORTED_VERSION'
   | 'STORE_UNAVAILABLE'
   | 'BROKER_UNAVAILABLE'
@@ -47,6 +48,18 @@ export class InvalidMessageError extends AppError {
 export class UnknownOrderError extends AppError {
   constructor(orderId: string) {
     super('UNKNOWN_ORDER', `no record for order ${orderId}`, { retriable: false });
+  }
+}
+
+/**
+ * A command the saga cannot have sent, as it disagrees with the stored order: other items
+ * than it recorded, another user, an amount other than its total, or an undo while the
+ * order is not compensating. Dead-lettered, never obeyed (rule `idempotent-effects`,
+ * docs/architecture.md).
+ */
+export class ForgedCommandError extends AppError {
+  constructor(what: string, orderId: string, why: string) {
+    super('FORGED_COMMAND', `${what} for order ${orderId} refused: ${why}`, { retriable: false });
   }
 }
 

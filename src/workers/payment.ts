@@ -1,7 +1,7 @@
 /**
  * The payment worker: charge on payment.request, refund on payment.refund, serialized
  * per user; idempotent by orderId in the store, refusals remembered. Replies join the
- * command's trace.
+ * command's trace. Each is checked against the stored order first (./require-order.ts).
  */
 import { dispatch } from '../messaging/dispatch.ts';
 import type { Subscription } from '../ports/broker.ts';
@@ -9,7 +9,7 @@ import { message, Subscriptions, Topics } from '../topics.ts';
 import { replyContext } from './reply.ts';
 import type { WorkerDeps } from './deps.ts';
 import { userLock } from './lock-names.ts';
-import { requireOrder } from './require-order.ts';
+import { orderToCharge, orderToUndo } from './require-order.ts';
 
 export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription> {
   const { store, broker, logger } = deps;
@@ -18,9 +18,10 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
     topics: Subscriptions.payment,
     handler: dispatch(
       {
-        [Topics.paymentRequest]: async ({ orderId, userId, amount }, delivery) => {
+        [Topics.paymentRequest]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
-          await requireOrder(store, orderId);
+          // The order's total, for the order's user (rule `idempotent-effects`, docs/architecture.md).
+          const { orderId, userId, totalPrice: amount } = await orderToCharge(store, command);
           const outcome = await store.withLocks([userLock(userId)], () => store.charge(orderId, userId, amount));
           await broker.publish([
             outcome.ok
@@ -32,9 +33,9 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
             'payment charge handled',
           );
         },
-        [Topics.paymentRefund]: async ({ orderId, userId }, delivery) => {
+        [Topics.paymentRefund]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
-          await requireOrder(store, orderId);
+          const { orderId, userId } = await orderToUndo(store, Topics.paymentRefund, command);
           await store.withLocks([userLock(userId)], () => store.refund(orderId, userId));
           await broker.publish([message(Topics.paymentRefunded, { orderId }, reply.headers)]);
           reply.handled({}, 'payment refund handled');

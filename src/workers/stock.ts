@@ -1,6 +1,7 @@
 /**
  * The stock worker: reserve on order.start, release on stock.rollback. Both are
  * idempotent by orderId in the store; a redelivered command repeats its recorded reply.
+ * Each is checked against the stored order first (./require-order.ts).
  * Replies join the command's trace.
  */
 import { dispatch } from '../messaging/dispatch.ts';
@@ -8,7 +9,7 @@ import type { Subscription } from '../ports/broker.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
 import { replyContext } from './reply.ts';
 import { productLock } from './lock-names.ts';
-import { requireOrder } from './require-order.ts';
+import { orderToReserve, orderToUndo } from './require-order.ts';
 import type { WorkerDeps } from './deps.ts';
 
 export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> {
@@ -18,9 +19,10 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
     topics: Subscriptions.stock,
     handler: dispatch(
       {
-        [Topics.orderStart]: async ({ orderId, items }, delivery) => {
+        [Topics.orderStart]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
-          await requireOrder(store, orderId);
+          // The items the order recorded, never a message's (rule `idempotent-effects`, docs/architecture.md).
+          const { orderId, items } = await orderToReserve(store, command);
           const outcome = await store.withLocks(
             items.map((i) => productLock(i.productId)),
             () => store.reserve(orderId, items),
@@ -32,9 +34,9 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
           ]);
           reply.handled({ ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.code }) }, 'stock reserve handled');
         },
-        [Topics.stockRollback]: async ({ orderId }, delivery) => {
+        [Topics.stockRollback]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
-          const { items } = await requireOrder(store, orderId);
+          const { orderId, items } = await orderToUndo(store, Topics.stockRollback, command);
           await store.withLocks(
             items.map((i) => productLock(i.productId)),
             () => store.release(orderId, items),

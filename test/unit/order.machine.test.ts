@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import * as xstate from 'xstate';
 import {
   nextWakeUp,
+  OrderStatuses,
   orderMachine,
+  UndoStatuses,
   type OrderEvent,
   type OrderInput,
   type Status,
@@ -313,6 +315,63 @@ describe('order machine', () => {
       assert.equal(next, terminal, `${e.type} changes nothing`);
       assert.deepEqual(actions, []);
     }
+  });
+
+  it('sends undos only into its undo statuses, and never leaves them once there (every reachable step)', () => {
+    // Workers obey an undo only for an order in UndoStatuses (rule `idempotent-effects`,
+    // docs/architecture.md); this walks every reachable state and event to prove that refuses no undo the saga sent.
+    const failure = { code: 'INSUFFICIENT_BALANCE' as const, message: 'x' };
+    const eventsAt = (now: number): OrderEvent[] => [
+      { type: 'START', now },
+      { type: 'STOCK_RESERVED', now, pricing: ok() },
+      { type: 'STOCK_RESERVED', now, pricing: { ok: false, failure: { code: 'UNKNOWN_USER', message: 'x' } } },
+      { type: 'STOCK_REFUSED', now, failure: { code: 'OUT_OF_STOCK', message: 'x' } },
+      { type: 'PAYMENT_CHARGED', now },
+      { type: 'PAYMENT_REFUSED', now, failure },
+      { type: 'STOCK_RELEASED', now },
+      { type: 'PAYMENT_REFUNDED', now },
+      { type: 'TIMEOUT', now },
+    ];
+    const undoing = new Set<Status>(UndoStatuses);
+    const keyOf = (s: Snap) =>
+      JSON.stringify([
+        s.value,
+        s.context.stockUndo,
+        s.context.paymentUndo,
+        s.context.paymentRequested,
+        Math.min(s.context.compensationAttempts, 2),
+      ]);
+    const seen = new Set<string>();
+    const reached = new Set<Status>();
+    let frontier: { snapshot: Snap; now: number }[] = [
+      { snapshot: initialTransition(orderMachine, input)[0], now: T0 },
+    ];
+    while (frontier.length > 0) {
+      const next: typeof frontier = [];
+      for (const { snapshot, now } of frontier) {
+        const from = snapshot.value as Status;
+        for (const event of eventsAt(now + 10 * STEP)) {
+          const [after, actions] = transition(orderMachine, snapshot, event);
+          const to = after.value as Status;
+          const sendsUndo = actions.some((a) => a.type === 'publishStockRollback' || a.type === 'publishPaymentRefund');
+          if (sendsUndo) assert.ok(undoing.has(to), `${from} --${event.type}--> ${to} sends an undo`);
+          if (undoing.has(from))
+            assert.ok(undoing.has(to), `${from} --${event.type}--> ${to} leaves the undo statuses`);
+          for (const h of after.context.history) reached.add(h.status);
+          const key = keyOf(after);
+          if (!seen.has(key)) {
+            seen.add(key);
+            next.push({ snapshot: after, now: event.now });
+          }
+        }
+      }
+      frontier = next;
+    }
+    assert.deepEqual(
+      [...reached].sort(),
+      [...OrderStatuses].sort(),
+      'every status was passed through (ORDERING never rested in)',
+    );
   });
 
   it('survives a JSON round-trip of its snapshot and keeps going', () => {
