@@ -14,8 +14,8 @@ import { ApiError, unavailable } from './errors.ts';
 /** Leeway for `exp` and `nbf` between our clock and the token issuer's. */
 export const CLOCK_TOLERANCE_SEC = 5;
 
-export const SECRET_ALGORITHMS = ['HS256'];
-export const JWKS_ALGORITHMS = ['RS256', 'ES256'];
+const SECRET_ALGORITHMS = ['HS256'];
+const JWKS_ALGORITHMS = ['RS256', 'ES256'];
 
 /** The token of an `Authorization: Bearer <token>` header, or null. */
 export function bearerToken(header: string | undefined): string | null {
@@ -28,7 +28,10 @@ export interface UserAuth {
   readonly on: boolean;
   /** onRequest hook: a 401 unless the request carries a valid token; lets everything by when off. */
   requireUser(request: FastifyRequest): Promise<void>;
-  /** The userId the request's token was issued to; null when users are not authenticated. */
+  /**
+   * The userId the request's token was issued to (requireUser must have run); null when users
+   * are not authenticated.
+   */
   subject(request: FastifyRequest): string | null;
 }
 

@@ -24,7 +24,8 @@ export const catalogueRoutes: FastifyPluginAsync<UserRouteOptions> = async (app,
   app.get('/users/:userId', { onRequest: users.requireUser }, async (request) => {
     const { userId } = parseOr400(UserParams, request.params, 'invalid userId');
     // Another user's account answers as an unknown one does: its existence is not told.
-    if (users.on && users.subject(request) !== userId) throw notFound('user');
+    const subject = users.subject(request);
+    if (subject !== null && subject !== userId) throw notFound('user');
     const user = await fromStore(() => store.getUser(userId));
     if (!user) throw notFound('user');
     return { userId: user.userId, balance: user.balance };

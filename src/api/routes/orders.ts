@@ -54,7 +54,7 @@ export const ordersRoutes: FastifyPluginAsync<UserRouteOptions> = async (app, { 
     reply.header(TRACEPARENT, traceparent);
     const key = idempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
     const body = parseOr400(OrderBody, request.body, 'invalid order');
-    const subject = users.on ? users.subject(request) : null;
+    const subject = users.subject(request);
     if (subject !== null && subject !== body.userId) {
       throw new ApiError(403, { error: "the order's userId is not the bearer token's subject" });
     }
@@ -110,7 +110,8 @@ export const ordersRoutes: FastifyPluginAsync<UserRouteOptions> = async (app, { 
     let view = users.on || wait === undefined ? await fromStore(() => store.getOrder(orderId)) : null;
     // With users authenticated, another user's order answers as an unknown one does, and as
     // soon: a long-poll on it is not held, so the time to answer tells nothing either.
-    if (users.on && view?.userId !== users.subject(request)) throw notFound('order');
+    const subject = users.subject(request);
+    if (subject !== null && view?.userId !== subject) throw notFound('order');
     if (wait !== undefined) view = await longPolls.wait(orderId, wait, reply.raw);
     if (view === null) throw notFound('order');
     return reply.send(view);
