@@ -12,6 +12,18 @@ export interface MemoryFaults {
   seed: number;
 }
 
+/**
+ * How the api authenticates users, or null when it does not (the embedded demo's default).
+ * HS256 with a shared secret, or RS256 / ES256 with keys from a JWKS endpoint; issuer and
+ * audience are checked when given.
+ */
+export type UserAuthConfig =
+  | { kind: 'secret'; secret: string; issuer: string | undefined; audience: string | undefined }
+  | { kind: 'jwks'; jwksUrl: string; issuer: string | undefined; audience: string | undefined };
+
+/** HS256 keys shorter than the hash's output are guessable (RFC 7518 section 3.2). */
+export const MIN_JWT_SECRET_BYTES = 32;
+
 export interface Config {
   broker: 'memory' | 'kafka';
   store: 'memory' | 'redis';
@@ -32,6 +44,8 @@ export interface Config {
   /** Admission control's cap on orders not terminal; 0 = off. */
   maxInFlight: number;
   adminToken: string | undefined;
+  /** AUTH_JWT_SECRET or AUTH_JWKS_URL (with AUTH_ISSUER, AUTH_AUDIENCE); null = users are not authenticated. */
+  userAuth: UserAuthConfig | null;
   stepTimeoutMs: number;
   orderRetentionMs: number;
   seedDemo: boolean;
@@ -109,6 +123,51 @@ function prefix(env: Env, name: string): string {
   return /^[A-Za-z0-9_.:-]{0,64}$/.test(raw) ? raw : fail(name, raw, 'at most 64 of A-Z a-z 0-9 _ . : -');
 }
 
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let ok = false;
+  try {
+    ok = ['http:', 'https:'].includes(new URL(raw).protocol);
+  } catch {
+    ok = false;
+  }
+  return ok ? raw : fail(name, raw, 'an http:// or https:// URL');
+}
+
+/** Never echoes the secret: the line names the variable and its length only. */
+function jwtSecret(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  const bytes = Buffer.byteLength(raw, 'utf8');
+  if (bytes >= MIN_JWT_SECRET_BYTES) return raw;
+  throw new ConfigError(
+    `Invalid environment variable ${name} (value hidden, ${bytes} bytes): expected at least ${MIN_JWT_SECRET_BYTES} bytes`,
+  );
+}
+
+function userAuth(env: Env): UserAuthConfig | null {
+  const secret = jwtSecret(env, 'AUTH_JWT_SECRET');
+  const jwksUrl = httpUrl(env, 'AUTH_JWKS_URL');
+  const issuer = read(env, 'AUTH_ISSUER');
+  const audience = read(env, 'AUTH_AUDIENCE');
+  if (secret !== undefined && jwksUrl !== undefined) {
+    throw new ConfigError(
+      'Invalid environment variable AUTH_JWKS_URL: AUTH_JWT_SECRET is set too; set one of AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL (RS256/ES256)',
+    );
+  }
+  if (secret !== undefined) return { kind: 'secret', secret, issuer, audience };
+  if (jwksUrl !== undefined) return { kind: 'jwks', jwksUrl, issuer, audience };
+  // An issuer or audience alone would look like authentication while there is none.
+  for (const [name, value] of [
+    ['AUTH_ISSUER', issuer],
+    ['AUTH_AUDIENCE', audience],
+  ] as const) {
+    if (value !== undefined) fail(name, value, 'to be set together with AUTH_JWKS_URL or AUTH_JWT_SECRET');
+  }
+  return null;
+}
+
 export function parseFaults(name: string, raw: string): MemoryFaults {
   const faults: MemoryFaults = { dup: 0, crash: 0, reorder: 0, pubfail: 0, seed: 1 };
   for (const part of raw.split(',')) {
@@ -181,6 +240,7 @@ export function loadConfig(env: Env = process.env): Config {
     keyPrefix: prefix(env, 'KEY_PREFIX'),
     rateLimitPerSec: int(env, 'RATE_LIMIT_PER_SEC', 0, 0, 1_000_000),
     adminToken: read(env, 'ADMIN_TOKEN'),
+    userAuth: userAuth(env),
     stepTimeoutMs,
     maxInFlight: int(env, 'MAX_IN_FLIGHT', defaultMaxInFlight(stepTimeoutMs), 0, 100_000_000),
     orderRetentionMs: retention(env, stepTimeoutMs),

@@ -166,6 +166,7 @@ async function startRoles(opts: RoleDeps): Promise<void> {
         logger: logger.child({ role: 'api' }),
         rateLimitPerSec: config.rateLimitPerSec,
         adminToken: config.adminToken,
+        userAuth: config.userAuth,
         stepTimeoutMs: config.stepTimeoutMs,
         maxInFlight: config.maxInFlight,
         compensationRetry: backoff.compensation,

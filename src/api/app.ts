@@ -4,6 +4,7 @@
  * counter sit at the root so every plugin shares them.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createUserAuth } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -39,8 +40,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   await app.register(opsRoutes, { deps });
-  await app.register(catalogueRoutes, { deps });
-  await app.register(ordersRoutes, { deps });
+  const users = createUserAuth(deps.userAuth ?? null, deps.clock);
+  await app.register(catalogueRoutes, { deps, users });
+  await app.register(ordersRoutes, { deps, users });
   await app.register(adminRoutes, { deps, prefix: '/admin' });
   await app.register(vizRoutes, { deps });
   return app;

@@ -1,10 +1,12 @@
 /** What the api role is built from: ports, time, observability and the few settings it reads. */
 import type { Clock } from '../clock.ts';
+import type { UserAuthConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
 import type { BackoffPolicy } from '../retry.ts';
+import type { UserAuth } from './auth.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -16,6 +18,8 @@ export interface ApiDeps {
   rateLimitPerSec: number;
   /** Bearer token for /admin/*; unset => /admin/* answers 403. */
   adminToken: string | undefined;
+  /** How users are authenticated on the order and user routes; absent or null: they are not. */
+  userAuth?: UserAuthConfig | null;
   stepTimeoutMs: number;
   /** Admission control's cap on orders in flight (MAX_IN_FLIGHT); 0 or absent = off. */
   maxInFlight?: number;
@@ -28,4 +32,9 @@ export interface ApiDeps {
 
 export interface RouteOptions {
   deps: ApiDeps;
+}
+
+/** For the routes that serve one user's data: the one UserAuth of the app (one JWKS cache). */
+export interface UserRouteOptions extends RouteOptions {
+  users: UserAuth;
 }

@@ -19,12 +19,27 @@ export function canonicalJson(value: unknown): string {
 
 export const bodyHash = (body: unknown): string => createHash('sha256').update(canonicalJson(body)).digest('hex');
 
-/** The key if one was sent; a 400 if it is empty or too long. */
+/** Visible ASCII, 0x21 to 0x7E: no space, no control character, nothing a proxy might re-encode. */
+const VISIBLE_ASCII = /^[\x21-\x7E]*$/;
+
+/** The key if one was sent; a 400 if it is empty, too long, or not visible ASCII. */
 export function idempotencyKey(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
   const key = Array.isArray(header) ? header.join(', ') : header;
   if (key.length < 1 || key.length > MAX_KEY_LENGTH) {
     throw badRequest('invalid Idempotency-Key', [`Idempotency-Key: must be 1 to ${MAX_KEY_LENGTH} characters`]);
   }
+  if (!VISIBLE_ASCII.test(key)) {
+    throw badRequest('invalid Idempotency-Key', [
+      'Idempotency-Key: must be visible ASCII characters (0x21 to 0x7E), without spaces',
+    ]);
+  }
   return key;
 }
+
+/**
+ * The key as claimed in the store. With user authentication on, each user has keys of its
+ * own: the userId and a space go in front. Neither a userId nor a key holds a space, so a
+ * scoped key never equals another user's scoped key, nor any unscoped one.
+ */
+export const scopedKey = (key: string, userId: string | null): string => (userId === null ? key : `${userId} ${key}`);

@@ -21,6 +21,33 @@ export interface ClusterSpec {
   copies: number;
 }
 
+/**
+ * The environment of every role process: the parent's, with the run's settings on top.
+ * User authentication is off whatever the parent has: the load generator sends no tokens.
+ */
+export function roleEnv(spec: ClusterSpec, parent: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return {
+    ...parent,
+    BROKER: 'kafka',
+    STORE: 'redis',
+    KAFKA_BROKERS: spec.kafkaBrokers,
+    KAFKA_PARTITIONS: String(spec.partitions),
+    TOPIC_PREFIX: `${spec.prefix}.`,
+    KAFKA_GROUP_PREFIX: `${spec.prefix}.`,
+    KEY_PREFIX: `${spec.prefix}:`,
+    REDIS_URL: spec.redisUrl,
+    REDLOCK_URLS: spec.redlockUrls ?? spec.redisUrl,
+    STEP_TIMEOUT_MS: String(spec.stepTimeoutMs),
+    ADMIN_TOKEN: spec.adminToken,
+    AUTH_JWT_SECRET: '',
+    AUTH_JWKS_URL: '',
+    AUTH_ISSUER: '',
+    AUTH_AUDIENCE: '',
+    SEED_DEMO: '0',
+    LOG_LEVEL: parent.LOG_LEVEL ?? 'warn',
+  };
+}
+
 export class Cluster {
   readonly api: RoleProcess;
   readonly workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>;
@@ -49,22 +76,7 @@ export class Cluster {
 
   static async create(spec: ClusterSpec): Promise<Cluster> {
     mkdirSync(spec.logDir, { recursive: true });
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      BROKER: 'kafka',
-      STORE: 'redis',
-      KAFKA_BROKERS: spec.kafkaBrokers,
-      KAFKA_PARTITIONS: String(spec.partitions),
-      TOPIC_PREFIX: `${spec.prefix}.`,
-      KAFKA_GROUP_PREFIX: `${spec.prefix}.`,
-      KEY_PREFIX: `${spec.prefix}:`,
-      REDIS_URL: spec.redisUrl,
-      REDLOCK_URLS: spec.redlockUrls ?? spec.redisUrl,
-      STEP_TIMEOUT_MS: String(spec.stepTimeoutMs),
-      ADMIN_TOKEN: spec.adminToken,
-      SEED_DEMO: '0',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    };
+    const env = roleEnv(spec);
     const workers = new Map<(typeof WorkerRoles)[number], RoleProcess[]>();
     for (const role of WorkerRoles) {
       const copies: RoleProcess[] = [];

@@ -141,7 +141,11 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
         await delay(retryDelay(attempt));
         continue;
       }
-      throw new Error(`POST /orders answered ${res.status} ${JSON.stringify(res.body)}`);
+      const hint =
+        res.status === 401
+          ? ' (the target authenticates users: AUTH_JWT_SECRET or AUTH_JWKS_URL is set, and the load generator sends no user tokens)'
+          : '';
+      throw new Error(`POST /orders answered ${res.status}${hint} ${JSON.stringify(res.body)}`);
     }
   }
 

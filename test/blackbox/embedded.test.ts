@@ -3,6 +3,7 @@
  * and once with MEMORY_FAULTS on; plus the settings that need their own process.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { Client, startProcess } from './client.ts';
 import { httpApiSuite } from './http-api.suite.ts';
@@ -46,6 +47,35 @@ describe('black box: settings with their own process', () => {
       );
       assert.ok(codes.filter((s) => s === 202).length <= 6, `${codes}`); // at most two windows' worth
       assert.ok(codes.includes(429), `${codes}`);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('with AUTH_JWT_SECRET, needs a user token from scripts/mint-token.ts on the order and user routes', async () => {
+    const AUTH_JWT_SECRET = 'bb-user-token-secret-of-32-bytes-or-more';
+    const minted = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/mint-token.ts', 'u1', '600'], {
+      env: { ...process.env, AUTH_JWT_SECRET },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(minted.status, 0, minted.stderr);
+    const u1 = { authorization: `Bearer ${minted.stdout.trim()}` };
+    const p = await startProcess({ AUTH_JWT_SECRET });
+    try {
+      const c = new Client(p.url);
+      const order = { userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] };
+      const none = await c.request('POST', '/orders', { body: order });
+      assert.equal(none.status, 401);
+      assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
+      assert.equal((await c.request('POST', '/orders', { body: { ...order, userId: 'u2' }, headers: u1 })).status, 403);
+      const placed = await c.request('POST', '/orders', { body: order, headers: u1 });
+      assert.equal(placed.status, 202, JSON.stringify(placed.body));
+      assert.equal((await c.request('GET', `/orders/${placed.body.orderId}`, { headers: u1 })).status, 200);
+      assert.equal((await c.request('GET', `/orders/${placed.body.orderId}`)).status, 401);
+      assert.equal((await c.request('GET', '/users/u1', { headers: u1 })).status, 200);
+      assert.equal((await c.request('GET', '/users/u2', { headers: u1 })).status, 404);
+      assert.equal((await c.request('GET', '/products/p1')).status, 200, 'products stay public');
     } finally {
       await p.stop();
     }

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { scopedKey } from '../../src/api/idempotency.ts';
 import { ManualClock } from '../../src/clock.ts';
 import type { NewOrder, Store } from '../../src/ports/store.ts';
 import { MAX_AMOUNT, type OrderStatus, type OrderView } from '../../src/schemas.ts';
@@ -371,6 +372,25 @@ export function storeContract(name: string, make: StoreFactory): void {
           assert.equal(await store.getOrder(id('o3')), null);
           assert.equal(await store.idempotencyClaim(key), id('o1'));
           assert.equal(await store.idempotencyClaim(id('other-key')), null);
+        }),
+      );
+
+      it(
+        'keeps per-user keys (scopedKey: userId, a space, the key) apart, punctuation of every kind included',
+        using(async ({ store, id }) => {
+          const key = id('{k}:!"#$%&()*+,-./;<=>?@[\\]^_`|~');
+          const [a, b] = [scopedKey(key, id('u:1')), scopedKey(key, id('u'))];
+          assert.equal(
+            (await store.createOrder(newOrder(id('o1'), { idempotency: { key: a, bodyHash: 'h' } }))).created,
+            true,
+          );
+          assert.equal(
+            (await store.createOrder(newOrder(id('o2'), { idempotency: { key: b, bodyHash: 'h' } }))).created,
+            true,
+          );
+          assert.equal(await store.idempotencyClaim(a), id('o1'));
+          assert.equal(await store.idempotencyClaim(b), id('o2'));
+          assert.equal(await store.idempotencyClaim(key), null, 'an unscoped key is a key of its own');
         }),
       );
 

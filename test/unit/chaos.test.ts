@@ -13,7 +13,9 @@ import {
   recoverySec,
   type TracedOrder,
 } from '../../src/chaos/analysis.ts';
+import { roleEnv } from '../../src/chaos/cluster.ts';
 import { FaultNames, parseChaosArgs } from '../../src/chaos/options.ts';
+import { loadConfig } from '../../src/config.ts';
 import { UsageError } from '../../src/load/options.ts';
 
 /** One order every 10 ms for `seconds` from `from`, each taking `latency(start)` ms. */
@@ -86,5 +88,27 @@ describe('chaos analysis', () => {
     const normal = 20;
     const orders = steady(0, 60, (t) => (t === 40_000 ? 3_000 : normal));
     assert.equal(recoverySec(orders, 20_000, 25_000, normal), 0);
+  });
+});
+
+describe('chaos role processes', () => {
+  it('run with user authentication off even when the parent has it on: the load generator sends no tokens', () => {
+    const spec = {
+      prefix: 'chaos-t',
+      kafkaBrokers: '127.0.0.1:9092',
+      redisUrl: 'redis://127.0.0.1:6379',
+      partitions: 6,
+      stepTimeoutMs: 30_000,
+      adminToken: 'a'.repeat(32),
+      logDir: '/tmp/unused',
+      copies: 1,
+    };
+    const parent = {
+      AUTH_JWKS_URL: 'https://issuer.example/jwks',
+      AUTH_ISSUER: 'https://issuer.example',
+      AUTH_AUDIENCE: 'orders-api',
+    };
+    assert.equal(loadConfig(roleEnv(spec, parent)).userAuth, null);
+    assert.equal(loadConfig(roleEnv(spec, { AUTH_JWT_SECRET: 's'.repeat(32) })).userAuth, null);
   });
 });

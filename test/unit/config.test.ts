@@ -20,6 +20,7 @@ describe('config', () => {
     assert.equal(c.keyPrefix, '');
     assert.equal(c.rateLimitPerSec, 0);
     assert.equal(c.adminToken, undefined);
+    assert.equal(c.userAuth, null, 'users are not authenticated unless told');
     assert.equal(c.stepTimeoutMs, 30_000);
     assert.equal(c.maxInFlight, 21_000, '700 orders/s measured x 30 s');
     assert.equal(c.orderRetentionMs, 604_800_000);
@@ -86,6 +87,12 @@ describe('config', () => {
     ['MEMORY_FAULTS', 'chaos=0.1'],
     ['INSPECT', '2'],
     ['LOG_LEVEL', 'loud'],
+    ['AUTH_JWT_SECRET', 'short-secret'],
+    ['AUTH_JWT_SECRET', 'x'.repeat(31)],
+    ['AUTH_JWKS_URL', 'not a url'],
+    ['AUTH_JWKS_URL', 'ftp://keys.example/jwks.json'],
+    ['AUTH_ISSUER', 'https://issuer.example'], // without AUTH_JWKS_URL or AUTH_JWT_SECRET
+    ['AUTH_AUDIENCE', 'orders-api'],
   ];
   for (const [name, value] of bad) {
     it(`refuses ${name}=${value} with one line naming it`, () => {
@@ -99,6 +106,52 @@ describe('config', () => {
       );
     });
   }
+
+  it('reads user authentication: an HS256 secret, or a JWKS URL with optional issuer and audience', () => {
+    const secret = 's'.repeat(32);
+    assert.deepEqual(loadConfig({ AUTH_JWT_SECRET: secret }).userAuth, {
+      kind: 'secret',
+      secret,
+      issuer: undefined,
+      audience: undefined,
+    });
+    // 32 bytes, not 32 characters: 16 two-byte characters are enough.
+    assert.equal(loadConfig({ AUTH_JWT_SECRET: 'é'.repeat(16) }).userAuth?.kind, 'secret');
+    assert.deepEqual(
+      loadConfig({
+        AUTH_JWKS_URL: 'https://issuer.example/.well-known/jwks.json',
+        AUTH_ISSUER: 'https://issuer.example',
+        AUTH_AUDIENCE: 'orders-api',
+      }).userAuth,
+      {
+        kind: 'jwks',
+        jwksUrl: 'https://issuer.example/.well-known/jwks.json',
+        issuer: 'https://issuer.example',
+        audience: 'orders-api',
+      },
+    );
+    assert.equal(loadConfig({ AUTH_JWKS_URL: 'http://127.0.0.1:8080/jwks' }).userAuth?.kind, 'jwks');
+  });
+
+  it('refuses AUTH_JWT_SECRET and AUTH_JWKS_URL together, in one line naming the variable', () => {
+    assert.throws(
+      () => loadConfig({ AUTH_JWT_SECRET: 's'.repeat(32), AUTH_JWKS_URL: 'https://issuer.example/jwks' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /^Invalid environment variable AUTH_JWKS_URL: AUTH_JWT_SECRET is set too/.test(err.message) &&
+        !err.message.includes('\n'),
+    );
+  });
+
+  it('never shows the secret in its refusal of a short AUTH_JWT_SECRET', () => {
+    assert.throws(
+      () => loadConfig({ AUTH_JWT_SECRET: 'hunter2-hunter2' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message ===
+          'Invalid environment variable AUTH_JWT_SECRET (value hidden, 15 bytes): expected at least 32 bytes',
+    );
+  });
 
   it('keeps ORDER_RETENTION_MS at least 10 x STEP_TIMEOUT_MS, naming ORDER_RETENTION_MS', () => {
     assert.equal(loadConfig({ ORDER_RETENTION_MS: '300000' }).orderRetentionMs, 300_000);

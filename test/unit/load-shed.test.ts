@@ -90,7 +90,7 @@ describe('load generator: shed orders', () => {
   });
 });
 
-describe('load generator over HTTP: 503 answers', () => {
+describe('load generator over HTTP: 503 and 401 answers', () => {
   let server: Server;
   let url: string;
   const posts: { key: string | undefined }[] = [];
@@ -130,6 +130,21 @@ describe('load generator over HTTP: 503 answers', () => {
       const placed = await driver.place({ key: 'k2', userId: 'u', items: [{ productId: 'p', quantity: 1 }] });
       assert.equal('orderId' in placed && placed.orderId, 'o-k2');
       assert.equal(posts.filter((p) => p.key === 'k2').length, 2);
+      driver.abandon();
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('stops at a 401 from POST /orders, saying the target authenticates users (the load generator sends no tokens)', async () => {
+    const driver = await createHttpDriver({ target: url, adminToken: 't', connections: 2, warn: () => {} });
+    try {
+      script.set('k3', [[401, { error: 'missing bearer token' }, { 'www-authenticate': 'Bearer' }]]);
+      await assert.rejects(
+        driver.place({ key: 'k3', userId: 'u', items: [{ productId: 'p', quantity: 1 }] }),
+        /POST \/orders answered 401 \(the target authenticates users: AUTH_JWT_SECRET or AUTH_JWKS_URL is set/,
+      );
+      assert.equal(posts.filter((p) => p.key === 'k3').length, 1, 'not retried');
       driver.abandon();
     } finally {
       await driver.close();

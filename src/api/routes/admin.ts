@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Amount, Id } from '../../schemas.ts';
+import { bearerToken } from '../auth.ts';
 import type { RouteOptions } from '../deps.ts';
 import { ApiError, fromStore } from '../errors.ts';
 import { parseOr400 } from '../validate.ts';
@@ -17,8 +18,8 @@ export function adminAuth(adminToken: string | undefined) {
   const expected = adminToken === undefined ? null : digest(adminToken);
   return async function requireAdmin(request: FastifyRequest): Promise<void> {
     if (expected === null) throw new ApiError(403, { error: 'admin routes are disabled: ADMIN_TOKEN is not set' });
-    const match = /^Bearer +(.+)$/i.exec(request.headers.authorization ?? '');
-    const ok = match !== null && timingSafeEqual(digest(match[1]!), expected);
+    const token = bearerToken(request.headers.authorization);
+    const ok = token !== null && timingSafeEqual(digest(token), expected);
     if (!ok) {
       throw new ApiError(
         401,

@@ -1,12 +1,15 @@
-/** GET /products/{productId} and GET /users/{userId}: read-only views of the counters. */
+/**
+ * GET /products/{productId} and GET /users/{userId}: read-only views of the counters.
+ * Products are public; with user authentication on, a user is visible to itself alone.
+ */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { Id } from '../../schemas.ts';
-import type { RouteOptions } from '../deps.ts';
+import type { UserRouteOptions } from '../deps.ts';
 import { fromStore, notFound } from '../errors.ts';
 import { parseOr400 } from '../validate.ts';
 
-export const catalogueRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps: { store } }) => {
+export const catalogueRoutes: FastifyPluginAsync<UserRouteOptions> = async (app, { deps: { store }, users }) => {
   const ProductParams = z.object({ productId: Id });
 
   app.get('/products/:productId', async (request) => {
@@ -18,8 +21,11 @@ export const catalogueRoutes: FastifyPluginAsync<RouteOptions> = async (app, { d
 
   const UserParams = z.object({ userId: Id });
 
-  app.get('/users/:userId', async (request) => {
+  app.get('/users/:userId', { onRequest: users.requireUser }, async (request) => {
     const { userId } = parseOr400(UserParams, request.params, 'invalid userId');
+    // Another user's account answers as an unknown one does: its existence is not told.
+    const subject = users.subject(request);
+    if (subject !== null && subject !== userId) throw notFound('user');
     const user = await fromStore(() => store.getUser(userId));
     if (!user) throw notFound('user');
     return { userId: user.userId, balance: user.balance };

@@ -1,7 +1,8 @@
 /**
  * POST /orders and GET /orders/{orderId}. The order is written (key claim, record,
  * PENDING snapshot, deadline: one atomic store call) before order.start is published,
- * so a 202 always names an order that GET can read.
+ * so a 202 always names an order that GET can read. With user authentication on, a user
+ * orders as itself only (403 otherwise) and sees its own orders only (404 otherwise).
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
@@ -12,9 +13,9 @@ import { createAdmissionGate } from '../../saga/admission-gate.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { Id, Items } from '../../schemas.ts';
 import { childTrace, formatTraceparent, TRACEPARENT } from '../../trace.ts';
-import type { RouteOptions } from '../deps.ts';
+import type { UserRouteOptions } from '../deps.ts';
 import { ApiError, fromStore, notFound, unavailable } from '../errors.ts';
-import { bodyHash, IDEMPOTENCY_HEADER, idempotencyKey } from '../idempotency.ts';
+import { bodyHash, IDEMPOTENCY_HEADER, idempotencyKey, scopedKey } from '../idempotency.ts';
 import { createLongPolls, MAX_WAIT_MS } from '../long-poll.ts';
 import { rateLimitHook } from '../rate-limit.ts';
 import { parseOr400 } from '../validate.ts';
@@ -23,7 +24,7 @@ const OVERLOADED = 'too many orders in flight; nothing was recorded, retry after
 const PUBLISH_FAILED =
   'order recorded, but the broker did not confirm order.start; retry with the same Idempotency-Key';
 
-export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const ordersRoutes: FastifyPluginAsync<UserRouteOptions> = async (app, { deps, users }) => {
   const { store, clock, metrics } = deps;
   const newOrderId = deps.newOrderId ?? randomUUID;
   const longPolls = createLongPolls(store);
@@ -42,7 +43,9 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
   const OrderBody = z.strictObject({ userId: Id, items: Items });
   const acceptDeps = { ...deps, newOrderId, admission };
 
-  app.post('/orders', { onRequest: rateLimitHook(clock, deps.rateLimitPerSec) }, async (request, reply) => {
+  // onRequest: an unauthenticated request is refused before its body is read.
+  const onRequest = [rateLimitHook(clock, deps.rateLimitPerSec), users.requireUser];
+  app.post('/orders', { onRequest }, async (request, reply) => {
     // This request's span: a child of the caller's traceparent, or a new trace when there is
     // none or it is invalid. It goes on order.start and back to the caller, errors included.
     const incoming = request.headers[TRACEPARENT];
@@ -51,10 +54,14 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
     reply.header(TRACEPARENT, traceparent);
     const key = idempotencyKey(request.headers[IDEMPOTENCY_HEADER]);
     const body = parseOr400(OrderBody, request.body, 'invalid order');
+    const subject = users.subject(request);
+    if (subject !== null && subject !== body.userId) {
+      throw new ApiError(403, { error: "the order's userId is not the bearer token's subject" });
+    }
     const outcome = await acceptOrder(
       acceptDeps,
       body,
-      key === undefined ? undefined : { key, bodyHash: bodyHash(body) },
+      key === undefined ? undefined : { key: scopedKey(key, subject), bodyHash: bodyHash(body) },
       { [TRACEPARENT]: traceparent },
     );
     if ((outcome.kind === 'accepted' || outcome.kind === 'unpublished') && outcome.created)
@@ -97,13 +104,15 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
       .optional(),
   });
 
-  app.get('/orders/:orderId', async (request, reply) => {
+  app.get('/orders/:orderId', { onRequest: users.requireUser }, async (request, reply) => {
     const { orderId } = parseOr400(OrderParams, request.params, 'invalid orderId');
     const { wait } = parseOr400(OrderQuery, request.query, 'invalid query', 'query');
-    const view =
-      wait === undefined
-        ? await fromStore(() => store.getOrder(orderId))
-        : await longPolls.wait(orderId, wait, reply.raw);
+    let view = users.on || wait === undefined ? await fromStore(() => store.getOrder(orderId)) : null;
+    // With users authenticated, another user's order answers as an unknown one does, and as
+    // soon: a long-poll on it is not held, so the time to answer tells nothing either.
+    const subject = users.subject(request);
+    if (subject !== null && view?.userId !== subject) throw notFound('order');
+    if (wait !== undefined) view = await longPolls.wait(orderId, wait, reply.raw);
     if (view === null) throw notFound('order');
     return reply.send(view);
   });
