@@ -1,0 +1,111 @@
+/**
+ * Poison never holds a partition (rule `two-kinds-of-failure`, docs/architecture.md): the
+ * three kinds of failure, the bound on free text in payloads, and the saga refusing a
+ * refusal too large to copy while its partition moves on. The broker side (attempt bound,
+ * DLQ stubs, oversize publishes) is in the broker contract, test/contract/broker.contract.ts.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  BrokerUnavailableError,
+  deadLetterNow,
+  failureKind,
+  InvalidMessageError,
+  LockNotAcquiredError,
+  StoreUnavailableError,
+  UNKNOWN_FAILURE_ATTEMPTS,
+} from '../../src/errors.ts';
+import { DlqHeaders, MAX_MESSAGE_BYTES } from '../../src/ports/broker.ts';
+import { clipText, MAX_TEXT_LENGTH } from '../../src/schemas.ts';
+import { dlqOf, message, SCHEMA_VERSION, Topics, TopicSchemas } from '../../src/topics.ts';
+import { createHarness } from '../helpers/harness.ts';
+
+describe('kinds of failure', () => {
+  it('dead-letters a permanent failure at once, an unknown one on its last allowed attempt, a passing one never', () => {
+    const permanent = new InvalidMessageError('bad');
+    const unknown = [
+      new TypeError('x is undefined'),
+      Object.assign(new Error('ERR user_script:1'), { name: 'ReplyError' }),
+    ];
+    const passing = [new StoreUnavailableError(), new BrokerUnavailableError(), new LockNotAcquiredError(['p1'])];
+    assert.equal(failureKind(permanent), 'permanent');
+    assert.equal(deadLetterNow(permanent, 1), true);
+    for (const err of unknown) {
+      assert.equal(failureKind(err), 'unknown');
+      for (let attempt = 1; attempt < UNKNOWN_FAILURE_ATTEMPTS; attempt++)
+        assert.equal(deadLetterNow(err, attempt), false);
+      assert.equal(deadLetterNow(err, UNKNOWN_FAILURE_ATTEMPTS), true);
+    }
+    for (const err of passing) {
+      assert.equal(failureKind(err), 'passing');
+      assert.equal(deadLetterNow(err, 1_000), false);
+    }
+  });
+});
+
+describe('free text in payloads', () => {
+  it('refuses a refusal message or a reason longer than MAX_TEXT_LENGTH', () => {
+    const long = 'x'.repeat(MAX_TEXT_LENGTH + 1);
+    const fits = 'x'.repeat(MAX_TEXT_LENGTH);
+    const v = SCHEMA_VERSION;
+    const failed = (message: string) => ({ v, orderId: 'o1', code: 'OUT_OF_STOCK', message });
+    assert.equal(TopicSchemas['stock.failed'].safeParse(failed(fits)).success, true);
+    assert.equal(TopicSchemas['stock.failed'].safeParse(failed(long)).success, false);
+    assert.equal(TopicSchemas['payment.failed'].safeParse({ ...failed(long), code: 'UNKNOWN_USER' }).success, false);
+    const cancel = (message: string) => ({
+      v,
+      orderId: 'o1',
+      userId: 'u1',
+      status: 'REJECTED',
+      reason: { code: 'OUT_OF_STOCK', message },
+    });
+    assert.equal(TopicSchemas['order.cancel'].safeParse(cancel(fits)).success, true);
+    assert.equal(TopicSchemas['order.cancel'].safeParse(cancel(long)).success, false);
+  });
+
+  it('clips copied text to MAX_TEXT_LENGTH, marking the cut, and leaves shorter text alone', () => {
+    assert.equal(clipText('short'), 'short');
+    const exact = 'y'.repeat(MAX_TEXT_LENGTH);
+    assert.equal(clipText(exact), exact);
+    const clipped = clipText('z'.repeat(MAX_TEXT_LENGTH * 3));
+    assert.equal(clipped.length, MAX_TEXT_LENGTH);
+    assert.ok(clipped.endsWith('…'));
+    // A cut that would split a surrogate pair drops the whole pair.
+    const emoji = clipText('a'.repeat(MAX_TEXT_LENGTH - 2) + '😀'.repeat(10));
+    assert.ok(emoji.length <= MAX_TEXT_LENGTH);
+    assert.equal(emoji, 'a'.repeat(MAX_TEXT_LENGTH - 2) + '…');
+  });
+});
+
+describe('a refusal too large to copy, on the saga', () => {
+  it('dead-letters a stock.failed of nearly 1 MiB as a stub, and every order on the partitions still ends', async () => {
+    const h = await createHarness({ seed: 7 });
+    try {
+      await h.store.seed([{ productId: 'p1', stock: 100, price: 10 }], [{ userId: 'u1', balance: 10_000 }]);
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await h.placeOrder('u1', [{ productId: 'p1', quantity: 1 }]));
+      const victim = ids[0]!;
+      // The largest the broker takes: far over the text bound, and too large for its DLQ once headers are added.
+      const huge = 'x'.repeat(MAX_MESSAGE_BYTES - 200);
+      await h.broker.publish([message(Topics.stockFailed, { orderId: victim, code: 'OUT_OF_STOCK', message: huge })]);
+      await h.settle();
+      const views = await h.views();
+      assert.deepEqual(
+        views.map((v) => v.status),
+        ids.map(() => 'COMPLETED'),
+        'the refusal was not taken, the real answer was',
+      );
+      const letters = h.broker.deadLetters().filter((l) => l.topic === dlqOf(Topics.stockFailed));
+      assert.equal(letters.length, 1);
+      const [letter] = letters;
+      assert.equal(letter!.key, victim);
+      assert.equal(letter!.value, null);
+      assert.equal(letter!.headers[DlqHeaders.stub], 'true');
+      assert.equal(letter!.headers[DlqHeaders.errorCode], 'INVALID_MESSAGE');
+      assert.match(letter!.headers[DlqHeaders.errorMessage]!, /message/);
+      assert.ok(letter!.headers[DlqHeaders.errorMessage]!.length <= MAX_TEXT_LENGTH);
+    } finally {
+      await h.close();
+    }
+  });
+});
