@@ -18,6 +18,16 @@ import {
 import { DlqHeaders, MAX_MESSAGE_BYTES } from '../../src/ports/broker.ts';
 import { clipText, MAX_TEXT_LENGTH } from '../../src/schemas.ts';
 import { dlqOf, message, SCHEMA_VERSION, Topics, TopicSchemas } from '../../src/topics.ts';
+import { createMemoryBroker } from '../../adapters/broker/memory.ts';
+import { createMemoryStore } from '../../adapters/store/memory.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { silentLogger } from '../../src/log.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import type { Delivery } from '../../src/ports/broker.ts';
+import type { Store } from '../../src/ports/store.ts';
+import { FastBackoff } from '../../src/retry.ts';
+import { newOrderSaga } from '../../src/saga/stepping.ts';
+import { startStockWorker } from '../../src/workers/stock.ts';
 import { createHarness } from '../helpers/harness.ts';
 
 describe('kinds of failure', () => {
@@ -74,6 +84,52 @@ describe('free text in payloads', () => {
     const emoji = clipText('a'.repeat(MAX_TEXT_LENGTH - 2) + '😀'.repeat(10));
     assert.ok(emoji.length <= MAX_TEXT_LENGTH);
     assert.equal(emoji, 'a'.repeat(MAX_TEXT_LENGTH - 2) + '…');
+  });
+});
+
+describe('a refusal text longer than the bound, in the stock worker', () => {
+  it("clips the store's refusal message into stock.failed, so the saga can take it", async () => {
+    const clock = new ManualClock();
+    const broker = createMemoryBroker({ mode: 'manual', seed: 1, clock, redelivery: FastBackoff.redelivery });
+    const memory = createMemoryStore({ clock, orderRetentionMs: 60_000 });
+    const long = 'y'.repeat(MAX_TEXT_LENGTH * 5);
+    // The store refuses with more text than a payload may carry.
+    const store = new Proxy(memory, {
+      get: (target, name, receiver): unknown =>
+        name === 'reserve'
+          ? async () => ({ ok: false, code: 'OUT_OF_STOCK', message: long })
+          : Reflect.get(target, name, receiver),
+    }) as Store;
+    try {
+      const s = newOrderSaga({
+        orderId: 'o1',
+        userId: 'u1',
+        items: [{ productId: 'p1', quantity: 1 }],
+        createdAt: clock.now(),
+        stepTimeoutMs: 1_000,
+        compensationRetry: FastBackoff.compensation,
+      });
+      await memory.createOrder({ orderId: 'o1', view: s.view, snapshot: s.snapshot, wakeAt: s.wakeAt });
+      await startStockWorker({ store, broker, clock, metrics: createMetrics(), logger: silentLogger, group: 'stock' });
+      const replies: Delivery[] = [];
+      await broker.subscribe({
+        group: 'tap',
+        topics: [Topics.stockFailed],
+        handler: async (d) => void replies.push(d),
+      });
+      await broker.publish([
+        message(Topics.orderStart, { orderId: 'o1', userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] }),
+      ]);
+      await broker.drain();
+      assert.equal(replies.length, 1);
+      const reply = replies[0]!.value as { message: string };
+      assert.equal(reply.message, clipText(long));
+      assert.equal(TopicSchemas['stock.failed'].safeParse(reply).success, true);
+      assert.equal(broker.deadLetters().length, 0);
+    } finally {
+      await broker.close();
+      await memory.close();
+    }
   });
 });
 
