@@ -26,6 +26,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import type { Delivery } from '../../src/ports/broker.ts';
 import type { Store } from '../../src/ports/store.ts';
 import { FastBackoff } from '../../src/retry.ts';
+import { dispatch } from '../../src/messaging/dispatch.ts';
 import { newOrderSaga } from '../../src/saga/stepping.ts';
 import { startStockWorker } from '../../src/workers/stock.ts';
 import { createHarness } from '../helpers/harness.ts';
@@ -50,6 +51,36 @@ describe('kinds of failure', () => {
       assert.equal(failureKind(err), 'passing');
       assert.equal(deadLetterNow(err, 1_000), false);
     }
+  });
+});
+
+describe('dispatch', () => {
+  it('counts an unknown failure as a retry before its last allowed attempt and as a dead letter on it', async () => {
+    const metrics = createMetrics();
+    const handler = dispatch(
+      {
+        [Topics.stockReleased]: async () => {
+          throw new TypeError('handler bug (test)');
+        },
+      },
+      { metrics, logger: silentLogger },
+    );
+    const delivery = (attempt: number): Delivery => ({
+      topic: Topics.stockReleased,
+      partition: 0,
+      offset: 0,
+      key: 'o1',
+      value: { v: SCHEMA_VERSION, orderId: 'o1' },
+      headers: {},
+      attempt,
+    });
+    for (let attempt = 1; attempt <= UNKNOWN_FAILURE_ATTEMPTS; attempt++)
+      await assert.rejects(handler(delivery(attempt)), TypeError);
+    const count = async (outcome: string) =>
+      (await metrics.messagesHandled.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+    assert.equal(await count('retry'), UNKNOWN_FAILURE_ATTEMPTS - 1);
+    assert.equal(await count('dlq'), 1);
+    assert.equal((await metrics.dlqMessages.get()).values[0]?.value, 1);
   });
 });
 
@@ -160,6 +191,43 @@ describe('a refusal too large to copy, on the saga', () => {
       assert.equal(letter!.headers[DlqHeaders.errorCode], 'INVALID_MESSAGE');
       assert.match(letter!.headers[DlqHeaders.errorMessage]!, /message/);
       assert.ok(letter!.headers[DlqHeaders.errorMessage]!.length <= MAX_TEXT_LENGTH);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('a corrupt snapshot, on the saga', () => {
+  it(`dead-letters the order's messages after ${UNKNOWN_FAILURE_ATTEMPTS} attempts each, and the other orders still end`, async () => {
+    const h = await createHarness({ seed: 11 });
+    try {
+      await h.store.seed([{ productId: 'p1', stock: 100, price: 10 }], [{ userId: 'u1', balance: 10_000 }]);
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(await h.placeOrder('u1', [{ productId: 'p1', quantity: 1 }]));
+      const victim = ids[0]!;
+      const row = (await h.store.loadSaga(victim))!;
+      const view = (await h.store.getOrder(victim))!;
+      // The right version with a context that is not there: restoring it throws a TypeError.
+      const corrupt = { ...(row.snapshot as object), context: null };
+      assert.ok(
+        await h.store.commitSaga(victim, row.version, {
+          snapshot: corrupt,
+          outbox: [],
+          view,
+          wakeAt: null,
+          terminal: false,
+        }),
+      );
+      await h.broker.drain({ maxSteps: 10_000 });
+      const views = new Map((await h.views()).map((v) => [v.orderId, v.status]));
+      for (const id of ids.slice(1)) assert.equal(views.get(id), 'COMPLETED', id);
+      assert.equal(views.get(victim), 'PENDING', 'the corrupt order is left for an operator');
+      const letters = h.broker.deadLetters().filter((l) => l.key === victim);
+      assert.deepEqual(letters.map((l) => l.topic).sort(), [dlqOf(Topics.orderStart), dlqOf(Topics.stockSuccess)]);
+      for (const l of letters) {
+        assert.equal(l.headers[DlqHeaders.errorCode], 'INTERNAL');
+        assert.equal(l.headers[DlqHeaders.attempts], String(UNKNOWN_FAILURE_ATTEMPTS));
+      }
     } finally {
       await h.close();
     }
