@@ -38,10 +38,16 @@ interface Pending {
 
 /** Calls queued behind an in-flight send leave in one sendBatch of up to this many messages... */
 const MAX_COALESCED = 5_000;
-/** ...and up to this many bytes (messageBytes summed). */
+/** ...and up to this many bytes (batchBytes summed). */
 export const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES;
 
 const recordBytes = (r: OutRecord): number => messageBytes(r.key, r.value, r.headers);
+/**
+ * What a record adds to a record batch: its bytes plus the varints of its framing (length,
+ * attributes, timestamp and offset deltas, key and value lengths: at most 24 bytes) and 4
+ * per header (its key and value lengths). Thousands of small records add up.
+ */
+const batchBytes = (r: OutRecord): number => recordBytes(r) + 24 + 4 * Object.keys(r.headers ?? {}).length;
 
 /** Kafka's answer that a message or a batch is over its limit (kafkajs keeps it as `type`). */
 function refusedAsTooLarge(err: unknown): boolean {
@@ -70,8 +76,9 @@ export class Publisher {
     const chunks: { records: OutRecord[]; bytes: number }[] = [];
     let chunk: { records: OutRecord[]; bytes: number } | null = null;
     for (const r of records) {
-      const bytes = recordBytes(r);
-      if (bytes > MAX_MESSAGE_BYTES) return Promise.reject(new MessageTooLargeError(bytes, MAX_MESSAGE_BYTES));
+      const size = recordBytes(r);
+      if (size > MAX_MESSAGE_BYTES) return Promise.reject(new MessageTooLargeError(size, MAX_MESSAGE_BYTES));
+      const bytes = batchBytes(r);
       if (!chunk || chunk.bytes + bytes > MAX_BATCH_BYTES) chunks.push((chunk = { records: [], bytes: 0 }));
       chunk.records.push(r);
       chunk.bytes += bytes;
