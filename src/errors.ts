@@ -22,7 +22,9 @@ export type ErrorCode =
   /** POST /orders refused by admission control (503, Retry-After); nothing recorded. */
   | 'OVERLOADED'
   | 'SIMULATED_CRASH'
-  | 'INVALID_CONFIG';
+  | 'INVALID_CONFIG'
+  /** A message larger than the broker takes (MAX_MESSAGE_BYTES, src/ports/broker.ts). */
+  | 'MESSAGE_TOO_LARGE';
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -108,9 +110,46 @@ export class ConfigError extends AppError {
   }
 }
 
-/** Anything that is not an AppError is treated as retriable: never lose a message to a bug. */
+/** A message the broker cannot take however often it is sent: refused at once, never retried. */
+export class MessageTooLargeError extends AppError {
+  /** `limit` null: the broker's own limit, lower than ours, refused it. */
+  constructor(bytes: number, limit: number | null, cause?: unknown) {
+    const over = limit === null ? "the broker's limit" : `the limit of ${limit} bytes`;
+    super('MESSAGE_TOO_LARGE', `message of ${bytes} bytes is over ${over}`, {
+      retriable: false,
+      cause,
+    });
+  }
+}
+
+/**
+ * The three kinds of failure (rule `two-kinds-of-failure`, docs/architecture.md):
+ * - `permanent`: an AppError that says it is not retriable; the message is dead-lettered at once;
+ * - `passing`: an AppError that says it is retriable (the store or broker away, a lock not
+ *   won, a timeout); retried with capped backoff for as long as it takes;
+ * - `unknown`: anything else (a TypeError, a Lua error reply, corrupt JSON in a snapshot);
+ *   retried UNKNOWN_FAILURE_ATTEMPTS times in all, then dead-lettered, so a bug can
+ *   neither lose a message at once nor hold its partition for ever.
+ */
+export type FailureKind = 'permanent' | 'passing' | 'unknown';
+
+/** Deliveries a message gets when its handler keeps failing with an unknown error. */
+export const UNKNOWN_FAILURE_ATTEMPTS = 5;
+
+export function failureKind(err: unknown): FailureKind {
+  if (!(err instanceof AppError)) return 'unknown';
+  return err.retriable ? 'passing' : 'permanent';
+}
+
+/** Whether a message whose `attempt`-th delivery (counting from 1) failed with `err` goes to its DLQ now. */
+export function deadLetterNow(err: unknown, attempt: number): boolean {
+  const kind = failureKind(err);
+  return kind === 'permanent' || (kind === 'unknown' && attempt >= UNKNOWN_FAILURE_ATTEMPTS);
+}
+
+/** Whether `err` may be tried again: passing and unknown failures (the latter only a bounded number of times, deadLetterNow). */
 export function isRetriable(err: unknown): boolean {
-  return err instanceof AppError ? err.retriable : true;
+  return failureKind(err) !== 'permanent';
 }
 
 export function errorCode(err: unknown): string {

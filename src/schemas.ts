@@ -40,7 +40,28 @@ export type OrderStatus = Status;
 export const TerminalStatuses: ReadonlySet<OrderStatus> = new Set(FinalStates);
 export const isTerminal = (s: OrderStatus): boolean => TerminalStatuses.has(s);
 
-export const Reason = z.object({ code: z.enum(ReasonCodes), message: z.string() });
+/**
+ * The longest free text a payload may carry (a refusal's `message`, a reason's message),
+ * in UTF-16 code units as zod counts them. Text the system copies from one message into
+ * another goes through `clipText` on the way, so the saga never writes what a schema
+ * refuses (rule `two-kinds-of-failure`, docs/architecture.md).
+ */
+export const MAX_TEXT_LENGTH = 1_000;
+export const Text = z.string().max(MAX_TEXT_LENGTH);
+
+const ELLIPSIS = '…';
+
+/** `text` cut to MAX_TEXT_LENGTH, ending in an ellipsis when it was cut. */
+export function clipText(text: string): string {
+  if (text.length <= MAX_TEXT_LENGTH) return text;
+  let cut = MAX_TEXT_LENGTH - ELLIPSIS.length;
+  // Never leave half of a surrogate pair behind.
+  const last = text.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return text.slice(0, cut) + ELLIPSIS;
+}
+
+export const Reason = z.object({ code: z.enum(ReasonCodes), message: Text });
 export type Reason = z.infer<typeof Reason>;
 
 /** What GET /orders/{id} returns; kept by the store beside the saga snapshot. */

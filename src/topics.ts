@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { FailureCode } from '../machines/order.machine.ts';
-import { Amount, Id, Items, Reason } from './schemas.ts';
+import { Amount, Id, Items, Reason, Text } from './schemas.ts';
 
 export const SCHEMA_VERSION = 1 as const;
 const v = z.literal(SCHEMA_VERSION);
@@ -31,12 +31,12 @@ const PaymentRefusalCode = z.enum(PaymentRefusalCodes);
 export const TopicSchemas = {
   'order.start': z.object({ v, orderId: Id, userId: Id, items: Items }),
   'stock.success': z.object({ v, orderId: Id, items: Items }),
-  'stock.failed': z.object({ v, orderId: Id, code: StockRefusalCode, message: z.string() }),
+  'stock.failed': z.object({ v, orderId: Id, code: StockRefusalCode, message: Text }),
   'stock.rollback': z.object({ v, orderId: Id }),
   'stock.released': z.object({ v, orderId: Id }),
   'payment.request': z.object({ v, orderId: Id, userId: Id, amount: Amount }),
   'payment.success': z.object({ v, orderId: Id }),
-  'payment.failed': z.object({ v, orderId: Id, code: PaymentRefusalCode, message: z.string() }),
+  'payment.failed': z.object({ v, orderId: Id, code: PaymentRefusalCode, message: Text }),
   'payment.refund': z.object({ v, orderId: Id, userId: Id }),
   'payment.refunded': z.object({ v, orderId: Id }),
   'order.completed': z.object({ v, orderId: Id, userId: Id, totalPrice: Amount }),

@@ -2,8 +2,10 @@
  * Turns per-topic handlers into one port Handler: every consumed message is validated
  * against its topic's schema first (a bad payload is non-retriable, so it goes to the
  * DLQ), then handled; outcomes are counted and failures logged with the message's place.
+ * The broker decides a failed message's fate with `deadLetterNow`; the count and the log
+ * line here say the same.
  */
-import { InvalidMessageError, UnsupportedVersionError, errorCode, isRetriable } from '../errors.ts';
+import { InvalidMessageError, UnsupportedVersionError, deadLetterNow, errorCode, failureKind } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Delivery, Handler } from '../ports/broker.ts';
@@ -32,7 +34,7 @@ export function dispatch(handlers: TopicHandlers, deps: { metrics: Metrics; logg
       await handle(parsePayload(delivery.topic, delivery.value), delivery);
       deps.metrics.messagesHandled.inc({ topic: delivery.topic, outcome: 'ok' });
     } catch (err) {
-      const retriable = isRetriable(err);
+      const retriable = !deadLetterNow(err, delivery.attempt);
       deps.metrics.messagesHandled.inc({ topic: delivery.topic, outcome: retriable ? 'retry' : 'dlq' });
       if (!retriable) deps.metrics.dlqMessages.inc({ topic: delivery.topic });
       deps.logger[retriable ? 'warn' : 'error'](
@@ -40,6 +42,7 @@ export function dispatch(handlers: TopicHandlers, deps: { metrics: Metrics; logg
           ...placeFields(delivery.key, delivery),
           attempt: delivery.attempt,
           code: errorCode(err),
+          kind: failureKind(err),
           err,
         },
         retriable ? 'handler failed, will retry' : 'handler refused message, dead-lettering',

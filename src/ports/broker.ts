@@ -2,8 +2,10 @@
  * The broker port. Delivery is at least once: a message is handed to a handler until
  * the handler resolves (then its offset is committed) or throws a non-retriable
  * error (then it goes to `<topic>.dlq` and is committed). A retriable error redelivers
- * the same message after a backoff, holding its partition. Within a partition, order
- * is kept; across topics and partitions there is none.
+ * the same message after a backoff, holding its partition; an error of unknown kind does
+ * so too, but only up to UNKNOWN_FAILURE_ATTEMPTS deliveries in all, and then it is
+ * dead-lettered (`deadLetterNow` in src/errors.ts). Within a partition, order is kept;
+ * across topics and partitions there is none.
  */
 import type { AnyTopic, OutMessage, TopicName } from '../topics.ts';
 
@@ -47,7 +49,12 @@ export interface GroupTopics {
 }
 
 export interface Broker {
-  /** Resolves once every message is durably accepted; rejects with a retriable error otherwise. */
+  /**
+   * Resolves once every message is durably accepted; rejects with a retriable error
+   * otherwise. A message over MAX_MESSAGE_BYTES (`messageBytes`) is refused with the
+   * non-retriable MessageTooLargeError, and nothing of that call is sent; other calls,
+   * even ones that would have left in the same batch, are not affected.
+   */
   publish(messages: readonly OutMessage[]): Promise<void>;
   /**
    * Joins a consumer group. Members of one group split the partitions so that the same
@@ -85,6 +92,31 @@ export const DlqHeaders = {
   sourceTopic: 'x-source-topic',
   sourcePartition: 'x-source-partition',
   sourceOffset: 'x-source-offset',
+  /** How many deliveries the message had when it was dead-lettered. */
+  attempts: 'x-attempts',
+  /** Set to `true` on a stub: the dead letter would not have fitted, so its value (and perhaps the original headers) was left out. */
+  stub: 'x-stub',
+  /** On a stub: the size in bytes (messageBytes) of the message that was refused. */
+  originalBytes: 'x-original-bytes',
 } as const;
+
+/**
+ * The largest message (key, value and headers: `messageBytes`) a broker adapter accepts.
+ * Kafka's default limit (`message.max.bytes`) is 1 MiB plus 12 bytes and applies to a
+ * whole record batch, so this keeps 64 KiB of headroom for batch and record overhead. A
+ * dead letter that would be larger goes out as a stub (DlqHeaders.stub).
+ */
+export const MAX_MESSAGE_BYTES = 1024 * 1024 - 64 * 1024;
+
+/** The size a message counts for against MAX_MESSAGE_BYTES: its key, value and header bytes (UTF-8). */
+export function messageBytes(
+  key: string,
+  value: string | Buffer | null,
+  headers: Readonly<Record<string, string>> | null | undefined,
+): number {
+  let n = Buffer.byteLength(key) + (value === null ? 0 : Buffer.byteLength(value));
+  for (const [k, v] of Object.entries(headers ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return n;
+}
 
 export type { AnyTopic };

@@ -5,6 +5,7 @@
  */
 import type { OrderEvent } from '../../machines/order.machine.ts';
 import type { Store } from '../ports/store.ts';
+import { clipText } from '../schemas.ts';
 import { Subscriptions, Topics, type Payload } from '../topics.ts';
 import { statusOf, type OrderSnapshot } from './persisted.ts';
 import { priceOrder } from './pricing.ts';
@@ -28,7 +29,8 @@ const failure = (p: { code: string; message: string }) => ({
     Payload<typeof Topics.stockFailed | typeof Topics.paymentFailed>['code'],
     'CANCELLED'
   >,
-  message: p.message,
+  // Copied into the order's reason and its order.cancel: kept within the schema's bound.
+  message: clipText(p.message),
 });
 
 export const InboxEvents: { readonly [T in SagaInput]: EventBuilder<T> } = {

@@ -5,6 +5,7 @@
  */
 import { dispatch } from '../messaging/dispatch.ts';
 import type { Subscription } from '../ports/broker.ts';
+import { clipText } from '../schemas.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
 import { replyContext } from './reply.ts';
 import type { WorkerDeps } from './deps.ts';
@@ -26,7 +27,11 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
           await broker.publish([
             outcome.ok
               ? message(Topics.paymentSuccess, { orderId }, reply.headers)
-              : message(Topics.paymentFailed, { orderId, code: outcome.code, message: outcome.message }, reply.headers),
+              : message(
+                  Topics.paymentFailed,
+                  { orderId, code: outcome.code, message: clipText(outcome.message) },
+                  reply.headers,
+                ),
           ]);
           reply.handled(
             { ok: outcome.ok, amount, ...(outcome.ok ? {} : { code: outcome.code }) },

@@ -6,6 +6,7 @@
  */
 import { dispatch } from '../messaging/dispatch.ts';
 import type { Subscription } from '../ports/broker.ts';
+import { clipText } from '../schemas.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
 import { replyContext } from './reply.ts';
 import { productLock } from './lock-names.ts';
@@ -30,7 +31,11 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
           await broker.publish([
             outcome.ok
               ? message(Topics.stockSuccess, { orderId, items }, reply.headers)
-              : message(Topics.stockFailed, { orderId, code: outcome.code, message: outcome.message }, reply.headers),
+              : message(
+                  Topics.stockFailed,
+                  { orderId, code: outcome.code, message: clipText(outcome.message) },
+                  reply.headers,
+                ),
           ]);
           reply.handled({ ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.code }) }, 'stock reserve handled');
         },

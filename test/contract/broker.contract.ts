@@ -6,8 +6,22 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { BrokerUnavailableError, InvalidMessageError, StoreUnavailableError } from '../../src/errors.ts';
-import { DlqHeaders, type Broker, type Delivery, type Handler, type Subscription } from '../../src/ports/broker.ts';
+import {
+  BrokerUnavailableError,
+  InvalidMessageError,
+  MessageTooLargeError,
+  StoreUnavailableError,
+  UNKNOWN_FAILURE_ATTEMPTS,
+} from '../../src/errors.ts';
+import {
+  DlqHeaders,
+  MAX_MESSAGE_BYTES,
+  messageBytes,
+  type Broker,
+  type Delivery,
+  type Handler,
+  type Subscription,
+} from '../../src/ports/broker.ts';
 import { dlqOf, message, Topics, type OutMessage, type TopicName } from '../../src/topics.ts';
 import { deferred, nextTurn, Recorder, withTimeout } from '../helpers/wait.ts';
 
@@ -67,6 +81,28 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
     const key = (label: string | number): string => `${prefix}-k${label}`;
     const msg = (topic: typeof T1 | typeof T2, k: string, seq: number): OutMessage =>
       message(topic, { orderId: k }, { [SEQ]: String(seq) });
+
+    /** `msg` padded (an extra `pad` field in its value) to exactly `bytes` as messageBytes counts them. */
+    const padded = (k: string, seq: number, bytes: number): OutMessage => {
+      const m = msg(T1, k, seq);
+      const value = { ...m.value, pad: '' };
+      const base = messageBytes(k, JSON.stringify(value), m.headers);
+      return { ...m, value: { ...value, pad: 'x'.repeat(bytes - base) } } as unknown as OutMessage;
+    };
+
+    /** Subscribes this test's dead letters of T1 under an operators' group. */
+    async function consumeDeadLetters(rec: Recorder<Delivery>): Promise<void> {
+      // The port types topics as TopicName; a DLQ is consumed only by operators' tools, hence the cast.
+      const dlq = dlqOf(T1) as unknown as TopicName;
+      const sub = await broker.subscribe({
+        group: group('ops'),
+        topics: [dlq],
+        handler: async (d) => {
+          if (d.key.startsWith(prefix)) rec.push(d);
+        },
+      });
+      subscriptions.push(sub);
+    }
 
     /** Subscribes and records this test's deliveries; `act` runs first and may throw. */
     async function consume(
@@ -184,6 +220,119 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
       assert.equal(letter.headers[DlqHeaders.sourceTopic], T1);
       assert.equal(letter.headers[DlqHeaders.sourcePartition], String(refused.partition));
       assert.equal(letter.headers[DlqHeaders.sourceOffset], String(refused.offset));
+    });
+
+    it(`dead-letters a message whose handler keeps failing with an unknown error after ${UNKNOWN_FAILURE_ATTEMPTS} deliveries, and moves on`, async () => {
+      const main = new Recorder<Seen>();
+      const dead = new Recorder<Delivery>();
+      await consume('bug', [T1], main, async (d) => {
+        if (Number(d.headers[SEQ]) === 0) throw new TypeError('handler bug (test)');
+      });
+      await consumeDeadLetters(dead);
+      const k = key('bug');
+      await broker.publish([msg(T1, k, 0), msg(T1, k, 1)]);
+      await main.until((items) => items.some((s) => s.seq === 1), 'the message after the poison one');
+      const [letter] = await dead.count(1, 'dead letters');
+      assert.deepEqual(
+        main.items.map((s) => [s.seq, s.attempt]),
+        [...Array.from({ length: UNKNOWN_FAILURE_ATTEMPTS }, (_, i) => [0, i + 1]), [1, 1]],
+        'retried up to the bound, then the partition moved on',
+      );
+      assert.ok(letter);
+      assert.deepEqual(letter.value, { v: 1, orderId: k });
+      assert.equal(letter.headers[DlqHeaders.errorCode], 'INTERNAL');
+      assert.equal(letter.headers[DlqHeaders.errorMessage], 'handler bug (test)');
+      assert.equal(letter.headers[DlqHeaders.attempts], String(UNKNOWN_FAILURE_ATTEMPTS));
+      assert.equal(letter.headers[DlqHeaders.sourceOffset], String(main.items[0]!.offset));
+    });
+
+    it('keeps retrying a passing error (the store away) past the bound for unknown errors, and never dead-letters it', async () => {
+      const main = new Recorder<Seen>();
+      const dead = new Recorder<Delivery>();
+      const failures = UNKNOWN_FAILURE_ATTEMPTS + 2;
+      await consume('away', [T1], main, async (d) => {
+        if (d.attempt <= failures) throw new StoreUnavailableError('store down (test)');
+      });
+      await consumeDeadLetters(dead);
+      const k = key('away');
+      await broker.publish([msg(T1, k, 0), msg(T1, k, 1)]);
+      await main.until((items) => items.some((s) => s.seq === 1 && s.attempt === failures + 1), 'both handled');
+      assert.deepEqual(
+        main.items.filter((s) => s.seq === 0).map((s) => s.attempt),
+        Array.from({ length: failures + 1 }, (_, i) => i + 1),
+      );
+      // The partition is held in order, so nothing of seq 0 can have gone to the DLQ unseen.
+      assert.equal(dead.items.length, 0, 'nothing dead-lettered');
+    });
+
+    it('dead-letters a message too large for its DLQ as a stub that keeps its place, size and error', async () => {
+      const main = new Recorder<Seen>();
+      const dead = new Recorder<Delivery>();
+      await consume('huge', [T1], main, async (d) => {
+        if (Number(d.headers[SEQ]) === 0) throw new InvalidMessageError('too much text (test)');
+      });
+      await consumeDeadLetters(dead);
+      const k = key('huge');
+      // Fits the broker, but not once the DLQ headers are added.
+      const size = MAX_MESSAGE_BYTES - 50;
+      await broker.publish([padded(k, 0, size), msg(T1, k, 1)]);
+      await main.until((items) => items.some((s) => s.seq === 1), 'the message after the huge one');
+      const [letter] = await dead.count(1, 'dead letters');
+      assert.ok(letter);
+      const refused = main.items[0]!;
+      assert.equal(letter.value, null, 'no value');
+      assert.equal(letter.headers[DlqHeaders.stub], 'true');
+      assert.equal(letter.headers[DlqHeaders.originalBytes], String(size));
+      assert.equal(letter.headers[SEQ], '0', 'original headers kept while they fit');
+      assert.equal(letter.headers[DlqHeaders.errorCode], 'INVALID_MESSAGE');
+      assert.equal(letter.headers[DlqHeaders.errorMessage], 'too much text (test)');
+      assert.equal(letter.headers[DlqHeaders.sourceTopic], T1);
+      assert.equal(letter.headers[DlqHeaders.sourcePartition], String(refused.partition));
+      assert.equal(letter.headers[DlqHeaders.sourceOffset], String(refused.offset));
+      assert.ok(messageBytes(letter.key, null, letter.headers) <= MAX_MESSAGE_BYTES);
+    });
+
+    it('refuses a message over MAX_MESSAGE_BYTES for good, and only its own publish: the ones beside it are delivered', async () => {
+      const rec = new Recorder<Seen>();
+      await consume('oversize', [T1], rec);
+      const k = key('oversize');
+      // Concurrent calls: on Kafka the later ones leave together in one batch.
+      const results = await Promise.allSettled([
+        broker.publish([msg(T1, k, 0)]),
+        broker.publish([msg(T1, k, 1)]),
+        broker.publish([padded(k, 2, MAX_MESSAGE_BYTES + 100_000)]),
+        broker.publish([msg(T1, k, 3)]),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      );
+      const refusal = (results[2] as PromiseRejectedResult).reason as unknown;
+      assert.ok(refusal instanceof MessageTooLargeError, String(refusal));
+      assert.equal(refusal.retriable, false);
+      assert.equal(refusal.code, 'MESSAGE_TOO_LARGE');
+      await rec.count(3, 'deliveries');
+      assert.deepEqual(
+        rec.items.map((s) => s.seq),
+        [0, 1, 3],
+      );
+    });
+
+    it('publishes messages that together exceed the broker limit, in one call or side by side', async () => {
+      const rec = new Recorder<Seen>();
+      await consume('bulky', [T1], rec);
+      const k = key('bulky');
+      const big = Math.floor(MAX_MESSAGE_BYTES * 0.6);
+      await Promise.all([
+        broker.publish([padded(k, 0, big), padded(k, 1, big)]),
+        broker.publish([padded(k, 2, big)]),
+        broker.publish([padded(k, 3, big)]),
+      ]);
+      await rec.count(4, 'deliveries');
+      assert.deepEqual(
+        rec.items.map((s) => s.seq),
+        [0, 1, 2, 3],
+      );
     });
 
     it('splits partitions between members co-partitioned, each message to one member', async () => {

@@ -99,6 +99,31 @@ export async function deleteTopics(brokers: string[], prefix: string): Promise<v
   }
 }
 
+/** Creates a topic with broker config of its own (e.g. a lower `max.message.bytes`) before the adapter sees it. */
+export async function createTopic(
+  brokers: string[],
+  topic: string,
+  partitions: number,
+  config: Record<string, string>,
+): Promise<void> {
+  const admin = raw(brokers).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Writes bytes as they are, bypassing the adapter (which only ever writes JSON). */
 export async function publishRaw(
   brokers: string[],

@@ -14,13 +14,13 @@ import {
   type KafkaBroker,
   type KafkaBrokerOptions,
 } from '../../adapters/broker/kafka.ts';
-import { BrokerUnavailableError, ConfigError } from '../../src/errors.ts';
+import { BrokerUnavailableError, ConfigError, MessageTooLargeError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { DlqHeaders, type Delivery, type Subscription } from '../../src/ports/broker.ts';
 import { FastBackoff } from '../../src/retry.ts';
 import { dlqOf, message, Topics, type TopicName } from '../../src/topics.ts';
 import { brokerContract } from '../contract/broker.contract.ts';
-import { deleteTopics, findKafka, publishRaw, uniquePrefix, type MemberReport } from '../helpers/kafka.ts';
+import { createTopic, deleteTopics, findKafka, publishRaw, uniquePrefix, type MemberReport } from '../helpers/kafka.ts';
 import { Recorder } from '../helpers/wait.ts';
 
 const found = await findKafka();
@@ -263,6 +263,44 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
         await broker.close();
       }
       await assert.rejects(createKafkaBroker(unreachable({})), isUnavailable);
+    });
+
+    it('resends a batch Kafka refused as too large call by call, so only the call too large fails', async () => {
+      const prefix = uniquePrefix();
+      // The topic takes far less than MAX_MESSAGE_BYTES: Kafka, not the adapter, refuses.
+      await createTopic(brokers, `${prefix}${T1}`, 3, { 'max.message.bytes': '20000' });
+      const broker = await createKafkaBroker(options(prefix));
+      const rec = new Recorder<number>();
+      const key = `${prefix}k`;
+      let sub: Subscription | undefined;
+      try {
+        sub = await broker.subscribe({
+          group: `${prefix}small`,
+          topics: [T1],
+          handler: async (d) => rec.push(Number(d.headers[SEQ])),
+        });
+        // Concurrent calls: the first leaves at once, the others together in one batch.
+        const results = await Promise.allSettled([
+          broker.publish([msg(T1, key, 0)]),
+          broker.publish([msg(T1, key, 1)]),
+          broker.publish([msg(T1, key, 2, { 'x-pad': 'x'.repeat(40_000) })]),
+          broker.publish([msg(T1, key, 3)]),
+        ]);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+          String(results.map((r) => (r.status === 'rejected' ? r.reason : 'ok'))),
+        );
+        const refusal = (results[2] as PromiseRejectedResult).reason as unknown;
+        assert.ok(refusal instanceof MessageTooLargeError);
+        assert.equal(refusal.retriable, false);
+        await rec.until((seqs) => [0, 1, 3].every((s) => seqs.includes(s)), 'the calls beside it', SLOW_MS);
+        assert.ok(!rec.items.includes(2), 'the refused call was never delivered');
+      } finally {
+        await sub?.close();
+        await broker.close();
+        await deleteTopics(brokers, prefix);
+      }
     });
 
     it('dead-letters a message that is not JSON, with its bytes and headers, moves on, and reports lag per partition', async () => {

@@ -166,6 +166,7 @@ describe('memory broker, manual mode', () => {
           [DlqHeaders.sourceTopic]: T1,
           [DlqHeaders.sourcePartition]: String(refused.partition),
           [DlqHeaders.sourceOffset]: String(refused.offset),
+          [DlqHeaders.attempts]: '1',
         },
       },
     ]);

@@ -1,10 +1,13 @@
 /**
  * The fate of one consumed message: parsed and handed to the handler; on a non-retriable
- * error (an unparseable value is one: INVALID_MESSAGE) dead-lettered; on a retriable
- * error, or when the dead letter could not be sent, given a delay before it is retried.
+ * error (an unparseable value is one: INVALID_MESSAGE), or an unknown one on its last
+ * allowed attempt (deadLetterNow), dead-lettered; on a retriable error, or when the dead
+ * letter could not be sent, given a delay before it is retried. Attempts are counted in
+ * this process, per partition (PartitionHolds): a partition that moves to another member
+ * starts counting again there.
  */
 import type { KafkaMessage } from 'kafkajs';
-import { InvalidMessageError, isRetriable } from '../../../src/errors.ts';
+import { deadLetterNow, InvalidMessageError, MessageTooLargeError } from '../../../src/errors.ts';
 import type { Logger } from '../../../src/log.ts';
 import type { Delivery, Handler } from '../../../src/ports/broker.ts';
 import { backoffDelay, type BackoffPolicy } from '../../../src/retry.ts';
@@ -37,6 +40,7 @@ export async function deliver(
   const name = deps.names.logical(topic);
   const parsed = parse(message.value);
   const deadLetterTopic = isDlqName(name);
+  const original = decodeHeaders(message.headers);
   const delivery: Delivery = {
     topic: name,
     partition,
@@ -44,7 +48,7 @@ export async function deliver(
     key: message.key?.toString() ?? '',
     // Dead letters may hold what could not be parsed: operators' tools get the text.
     value: parsed.ok ? parsed.value : (message.value?.toString() ?? null),
-    headers: decodeHeaders(message.headers),
+    headers: { ...original },
     attempt,
   };
   let err: unknown;
@@ -58,14 +62,20 @@ export async function deliver(
     err = e;
   }
   report(deps, err, delivery);
-  if (!isRetriable(err)) {
+  if (deadLetterNow(err, attempt)) {
     if (deadLetterTopic) {
       // A dead letter's dead letter has nowhere to go; reported above, then passed over.
       deps.holds.settled(k);
       return null;
     }
     try {
-      await deps.publisher.send([deadLetter(deps.names, delivery, message.value, err)]);
+      try {
+        await deps.publisher.send([deadLetter(deps.names, delivery, message.value, original, err)]);
+      } catch (tooLarge) {
+        // The DLQ topic takes less than MAX_MESSAGE_BYTES (its own max.message.bytes): a stub still fits.
+        if (!(tooLarge instanceof MessageTooLargeError)) throw tooLarge;
+        await deps.publisher.send([deadLetter(deps.names, delivery, message.value, original, err, { stub: true })]);
+      }
       deps.holds.settled(k);
       return null;
     } catch (dlqErr) {

@@ -1,27 +1,29 @@
 /**
  * Dead letters: the original key, value bytes and headers, plus why and where from
  * (DlqHeaders), on `<prefix><topic>.dlq`. The value is kept as it came, so an unparseable
- * message is dead-lettered byte for byte.
+ * message is dead-lettered byte for byte; one too large for the DLQ goes as a stub with
+ * no value (planDeadLetter, src/messaging/dead-letter.ts).
  */
-import { errorCode } from '../../../src/errors.ts';
-import { DlqHeaders, type Delivery } from '../../../src/ports/broker.ts';
+import type { Delivery } from '../../../src/ports/broker.ts';
+import { planDeadLetter } from '../../../src/messaging/dead-letter.ts';
 import { dlqOf } from '../../../src/topics.ts';
 import type { TopicNames } from './topic-names.ts';
 import type { OutRecord } from './producer.ts';
 
-export function deadLetter(names: TopicNames, from: Delivery, raw: Buffer | null, err: unknown): OutRecord {
+export function deadLetter(
+  names: TopicNames,
+  from: Delivery,
+  raw: Buffer | null,
+  original: Readonly<Record<string, string>>,
+  err: unknown,
+  opts: { stub?: boolean } = {},
+): OutRecord {
+  const plan = planDeadLetter(from, raw, original, err, opts);
   return {
     topic: names.physical(dlqOf(from.topic)),
     key: from.key,
-    value: raw ?? Buffer.alloc(0),
-    headers: {
-      ...from.headers,
-      [DlqHeaders.errorCode]: errorCode(err),
-      [DlqHeaders.errorMessage]: err instanceof Error ? err.message : String(err),
-      [DlqHeaders.sourceTopic]: from.topic,
-      [DlqHeaders.sourcePartition]: String(from.partition),
-      [DlqHeaders.sourceOffset]: String(from.offset),
-    },
+    value: plan.keepValue ? (raw ?? Buffer.alloc(0)) : null,
+    headers: plan.headers,
   };
 }
 

@@ -4,8 +4,17 @@
  * coalesced: while one sendBatch is in flight, the next calls queue up and leave together
  * in the following one (no linger: an idle producer sends at once). Each call resolves
  * when the sendBatch holding its messages is acknowledged.
+ *
+ * A batch is capped in bytes as well as in messages: Kafka's limit (`message.max.bytes`)
+ * applies to all the messages of one partition in one request, so a batch never holds
+ * more than MAX_MESSAGE_BYTES, and a call larger than that leaves in several. A message
+ * over MAX_MESSAGE_BYTES is refused before it is queued (MessageTooLargeError, not
+ * retriable). Should Kafka still refuse a batch as too large (a topic configured lower),
+ * its calls go again one by one, so only the call that is too large fails.
  */
 import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import { MessageTooLargeError } from '../../../src/errors.ts';
+import { MAX_MESSAGE_BYTES, messageBytes } from '../../../src/ports/broker.ts';
 import type { ClientTuning } from './options.ts';
 import { unavailable } from './errors.ts';
 
@@ -13,18 +22,41 @@ export interface OutRecord {
   /** Physical topic name. */
   topic: string;
   key: string;
-  value: string | Buffer;
+  /** Null only for a dead letter's stub. */
+  value: string | Buffer | null;
   headers?: Record<string, string> | undefined;
 }
 
 interface Pending {
   records: readonly OutRecord[];
+  bytes: number;
+  /** Leaves in a sendBatch of its own: Kafka refused the batch it was in as too large. */
+  alone: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
-/** Calls queued behind an in-flight send leave in one sendBatch of up to this many messages. */
+/** Calls queued behind an in-flight send leave in one sendBatch of up to this many messages... */
 const MAX_COALESCED = 5_000;
+/** ...and up to this many bytes (batchBytes summed). */
+export const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES;
+
+const recordBytes = (r: OutRecord): number => messageBytes(r.key, r.value, r.headers);
+/**
+ * What a record adds to a record batch: its bytes plus the varints of its framing (length,
+ * attributes, timestamp and offset deltas, key and value lengths: at most 24 bytes) and 4
+ * per header (its key and value lengths). Thousands of small records add up.
+ */
+const batchBytes = (r: OutRecord): number => recordBytes(r) + 24 + 4 * Object.keys(r.headers ?? {}).length;
+
+/** Kafka's answer that a message or a batch is over its limit (kafkajs keeps it as `type`). */
+function refusedAsTooLarge(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
+  }
+  return false;
+}
 
 export class Publisher {
   private producer: Producer | null = null;
@@ -40,10 +72,25 @@ export class Publisher {
 
   send(records: readonly OutRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
-      if (!this.sending) void this.drain();
-    });
+    // Split into chunks of at most MAX_BATCH_BYTES, in order; one record over the limit refuses the call.
+    const chunks: { records: OutRecord[]; bytes: number }[] = [];
+    let chunk: { records: OutRecord[]; bytes: number } | null = null;
+    for (const r of records) {
+      const size = recordBytes(r);
+      if (size > MAX_MESSAGE_BYTES) return Promise.reject(new MessageTooLargeError(size, MAX_MESSAGE_BYTES));
+      const bytes = batchBytes(r);
+      if (!chunk || chunk.bytes + bytes > MAX_BATCH_BYTES) chunks.push((chunk = { records: [], bytes: 0 }));
+      chunk.records.push(r);
+      chunk.bytes += bytes;
+    }
+    const sent = chunks.map(
+      ({ records: part, bytes }) =>
+        new Promise<void>((resolve, reject) =>
+          this.queue.push({ records: part, bytes, alone: false, resolve, reject }),
+        ),
+    );
+    if (!this.sending) void this.drain();
+    return sent.length === 1 ? sent[0]! : Promise.all(sent).then(() => undefined);
   }
 
   /** Waits for queued sends, then disconnects. */
@@ -64,8 +111,17 @@ export class Publisher {
         await producer.sendBatch({ topicMessages: byTopic(batch), acks: -1 });
         for (const p of batch) p.resolve();
       } catch (err) {
-        const failure = unavailable('Kafka did not acknowledge the publish', err);
-        for (const p of batch) p.reject(failure);
+        if (refusedAsTooLarge(err)) {
+          if (batch.length > 1) {
+            // Each call again on its own, in their order, so only the one too large fails.
+            this.queue.unshift(...batch.map((p) => ({ ...p, alone: true })));
+          } else {
+            for (const p of batch) p.reject(new MessageTooLargeError(p.bytes, null, err));
+          }
+        } else {
+          const failure = unavailable('Kafka did not acknowledge the publish', err);
+          for (const p of batch) p.reject(failure);
+        }
         await this.replace();
       }
     }
@@ -74,12 +130,16 @@ export class Publisher {
   }
 
   private take(): Pending[] {
-    const batch: Pending[] = [];
-    let n = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.records.length <= MAX_COALESCED)) {
-      const next = this.queue.shift()!;
+    const first = this.queue.shift()!;
+    const batch: Pending[] = [first];
+    if (first.alone) return batch;
+    let n = first.records.length;
+    let bytes = first.bytes;
+    for (let next = this.queue[0]; next !== undefined; next = this.queue[0]) {
+      if (next.alone || n + next.records.length > MAX_COALESCED || bytes + next.bytes > MAX_BATCH_BYTES) break;
       n += next.records.length;
-      batch.push(next);
+      bytes += next.bytes;
+      batch.push(this.queue.shift()!);
     }
     return batch;
   }

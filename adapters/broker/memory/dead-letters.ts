@@ -1,10 +1,7 @@
 /**
- * What a dead letter carries, and the last N of them kept for inspection in a ring, so a
- * flood of bad messages cannot grow memory.
+ * The last N dead letters kept for inspection in a ring, so a flood of bad messages
+ * cannot grow memory. What a letter carries is planDeadLetter's (src/messaging/dead-letter.ts).
  */
-import { errorCode } from '../../../src/errors.ts';
-import { DlqHeaders, type Delivery } from '../../../src/ports/broker.ts';
-
 export interface DeadLetter {
   topic: string;
   key: string;
@@ -44,20 +41,4 @@ export class DeadLetterRing {
     }
     return out;
   }
-}
-
-/** The original headers plus where the message came from and why it was refused. */
-export function deadLetterHeaders(
-  original: Readonly<Record<string, string>> | null,
-  from: Delivery,
-  err: unknown,
-): Record<string, string> {
-  return {
-    ...original,
-    [DlqHeaders.errorCode]: errorCode(err),
-    [DlqHeaders.errorMessage]: err instanceof Error ? err.message : String(err),
-    [DlqHeaders.sourceTopic]: from.topic,
-    [DlqHeaders.sourcePartition]: String(from.partition),
-    [DlqHeaders.sourceOffset]: String(from.offset),
-  };
 }

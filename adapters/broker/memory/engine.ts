@@ -4,12 +4,13 @@
  * commits, retries or dead-letters it. Faults are drawn here, from the one seeded rng.
  */
 import type { MemoryFaults } from '../../../src/config.ts';
-import { BrokerUnavailableError, isRetriable } from '../../../src/errors.ts';
-import type { Delivery, Handler } from '../../../src/ports/broker.ts';
+import { BrokerUnavailableError, deadLetterNow, MessageTooLargeError } from '../../../src/errors.ts';
+import { planDeadLetter } from '../../../src/messaging/dead-letter.ts';
+import { MAX_MESSAGE_BYTES, messageBytes, type Delivery, type Handler } from '../../../src/ports/broker.ts';
 import type { Rng } from '../../../src/random.ts';
 import { backoffDelay, type BackoffPolicy } from '../../../src/retry.ts';
 import { dlqOf, isDlqName, type TopicName } from '../../../src/topics.ts';
-import { DeadLetterRing, deadLetterHeaders } from './dead-letters.ts';
+import { DeadLetterRing } from './dead-letters.ts';
 import type { LogEntry } from './log.ts';
 import { partitionOf } from './partitioner.ts';
 import { emptyStats } from './stats.ts';
@@ -70,8 +71,14 @@ export class Engine implements LaneHooks {
       this.stats.publishFailed++;
       throw new BrokerUnavailableError('publish not confirmed (MEMORY_FAULTS pubfail)');
     }
-    // Encode the whole batch before appending any of it: a batch lands entirely or not at all.
-    const values = messages.map((m) => encode(m.value));
+    // Encode and measure the whole batch before appending any of it: a batch lands entirely
+    // or not at all, and a message Kafka would refuse is refused here too.
+    const values = messages.map((m) => {
+      const value = encode(m.value);
+      const bytes = messageBytes(m.key, value, m.headers);
+      if (bytes > MAX_MESSAGE_BYTES) throw new MessageTooLargeError(bytes, MAX_MESSAGE_BYTES);
+      return value;
+    });
     const at = this.opts.now();
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
@@ -192,7 +199,7 @@ export class Engine implements LaneHooks {
       } else this.commit(lane);
     } else {
       this.report(err, delivery);
-      if (!isRetriable(err) && this.deadLetter(lane, delivery, err)) this.commit(lane);
+      if (deadLetterNow(err, delivery.attempt) && this.deadLetter(lane, delivery, err)) this.commit(lane);
       else this.retry(lane, delivery);
     }
     runner.settled();
@@ -268,11 +275,13 @@ export class Engine implements LaneHooks {
       return false;
     }
     const entry = lane.partition.log.at(delivery.offset)!;
+    const plan = planDeadLetter(delivery, entry.value, entry.headers, err);
     const letter = {
       topic: dlqOf(delivery.topic),
       key: entry.key,
-      value: entry.value,
-      headers: deadLetterHeaders(entry.headers, delivery, err),
+      // A stub has no value: its consumer sees null, as on Kafka.
+      value: plan.keepValue ? entry.value : 'null',
+      headers: plan.headers,
       at: this.opts.now(),
     };
     this.append(letter.topic, letter);
