@@ -87,4 +87,12 @@ export const DlqHeaders = {
   sourceOffset: 'x-source-offset',
 } as const;
 
+/**
+ * What `npm run dlq -- redrive` adds to a message it sends back: the dead letter it came
+ * from, as `<dlq topic>/<partition>/<offset>` (registry name). The DlqHeaders are removed.
+ */
+export const RedriveHeaders = {
+  redrivenFrom: 'x-redriven-from',
+} as const;
+
 export type { AnyTopic };
