@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { clientConfig } from '../../adapters/broker/kafka/client.ts';
 import { defaultClientTuning } from '../../adapters/broker/kafka/options.ts';
+import { lockOptions, mainOptions, open } from '../../adapters/store/redis/connection.ts';
 import { loadConfig, maskCredentials, MIN_ADMIN_TOKEN_LENGTH } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
@@ -125,6 +126,22 @@ describe('Kafka TLS and SASL from the environment', () => {
     const plain = clientConfig({ brokers: ['k:9092'], partitions: 1 }, defaultClientTuning, silentLogger);
     assert.equal(plain.ssl, undefined);
     assert.equal(plain.sasl, undefined);
+  });
+});
+
+describe('Redis TLS and AUTH from the URL', () => {
+  // What the docs promise of REDIS_URL / REDLOCK_URLS, checked on the clients the store builds (none connects).
+  it('rediss:// turns TLS on, and the URL carries the password and ACL user', () => {
+    const tls = open('rediss://:pw-1@redis.example:6380', mainOptions);
+    assert.ok(tls.options.tls, 'TLS on');
+    assert.equal(tls.options.password, 'pw-1');
+    assert.equal(tls.options.port, 6380);
+    const acl = open('redis://svc:p%40ss@redis.example:6379', lockOptions);
+    assert.equal(acl.options.tls, undefined, 'no TLS for redis://');
+    assert.equal(acl.options.username, 'svc');
+    assert.equal(acl.options.password, 'p@ss');
+    tls.disconnect();
+    acl.disconnect();
   });
 });
 

@@ -88,7 +88,12 @@ export async function openDlqReader(opts: DlqReaderOptions): Promise<DeadLetterT
 
     async read(dlq, visit, ranges) {
       const physical = names.physical(dlq);
-      const todo = await plan(physical, ranges);
+      let todo: Map<number, Pending>;
+      try {
+        todo = await plan(physical, ranges);
+      } catch (err) {
+        throw unavailable(`could not read the offsets of ${physical}`, err);
+      }
       if (todo.size === 0) return;
       const inRange = (partition: number, offset: number): boolean =>
         !ranges ||
