@@ -191,6 +191,43 @@ describe('npm run dlq on Kafka', { skip: found.skip }, () => {
     },
   );
 
+  it(
+    'a redriven message meets the same checks: one that is not JSON is dead-lettered again',
+    { timeout: SLOW_MS },
+    async () => {
+      const again = new Recorder<Delivery>();
+      const subs: Subscription[] = [];
+      try {
+        // The consumer of order.start refuses the value before any handler sees it, as every role's would.
+        subs.push(
+          await broker.subscribe({ group: `${prefix}consumer`, topics: [Topics.orderStart], handler: async () => {} }),
+        );
+        subs.push(
+          await broker.subscribe({
+            group: `${prefix}dlq-watch`,
+            topics: [dlqOf(Topics.orderStart) as never],
+            handler: async (d) => again.push(d),
+          }),
+        );
+        const bad = written[0]!;
+        const res = await cli('redrive', '--topic', 'order.start', '--offset', `${bad.partition}:${bad.offset}`);
+        assert.equal(res.code, 0, res.stderr);
+        const from = `order.start.dlq/${bad.partition}/${bad.offset}`;
+        const [d] = await again.until(
+          (items) => items.some((x) => x.headers[RedriveHeaders.redrivenFrom] === from),
+          'the redriven message back in order.start.dlq',
+          SLOW_MS,
+        );
+        assert.equal(d!.key, 'o-bad-1');
+        assert.equal(d!.value, 'not json {');
+        assert.equal(d!.headers[DlqHeaders.errorCode], 'INVALID_MESSAGE');
+        assert.equal(d!.headers['x-trace'], 'trace-o-bad-1');
+      } finally {
+        for (const sub of subs) await sub.close();
+      }
+    },
+  );
+
   it('refuses bad arguments with one line and exit 2', { timeout: SLOW_MS }, async () => {
     const res = await cli('redrive', '--topic', 'order.strat');
     assert.equal(res.code, 2);
