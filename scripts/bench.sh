@@ -3,7 +3,7 @@
 # With --target http://127.0.0.1:PORT among the options, a fresh `npm start` is started on
 # that port before each run (so no run sees another's retained orders) and stopped after.
 # The environment reaches both (BROKER, STORE, KAFKA_BROKERS, REDIS_URL, ...); ADMIN_TOKEN
-# defaults to "bench" and the server's LOG_LEVEL to warn.
+# defaults to "bench-token-for-local-runs-only-0123" and the server's LOG_LEVEL to warn.
 # Usage: scripts/bench.sh RUNS [load options...]
 #   scripts/bench.sh 3 --orders 50000 --concurrency 256 --seed 1
 #   scripts/bench.sh 3 --target http://127.0.0.1:3300 --orders 20000 --concurrency 128 --seed 1
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:?usage: scripts/bench.sh RUNS [load options...]}
 shift
-export ADMIN_TOKEN=${ADMIN_TOKEN:-bench}
+export ADMIN_TOKEN=${ADMIN_TOKEN:-bench-token-for-local-runs-only-0123}
 target=""
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do

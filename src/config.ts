@@ -2,6 +2,7 @@
  * Configuration from the environment, validated once at start. A bad value throws a
  * ConfigError whose message is one line naming the variable; main.ts prints it and exits.
  */
+import { accessSync, constants } from 'node:fs';
 import { ConfigError } from './errors.ts';
 
 export interface MemoryFaults {
@@ -24,12 +25,29 @@ export type UserAuthConfig =
 /** HS256 keys shorter than the hash's output are guessable (RFC 7518 section 3.2). */
 export const MIN_JWT_SECRET_BYTES = 32;
 
+export const KafkaSaslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof KafkaSaslMechanisms)[number];
+
+/** How the Kafka clients authenticate and encrypt; null/false fields mean plaintext, no SASL. */
+export interface KafkaSecurity {
+  /** KAFKA_SSL: TLS to the brokers (on by itself when KAFKA_SSL_CA_FILE is given). */
+  ssl: boolean;
+  /** KAFKA_SSL_CA_FILE: a PEM file of the CA(s) to trust instead of the system's. */
+  caFile: string | null;
+  /** KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD. */
+  sasl: { mechanism: KafkaSaslMechanism; username: string; password: string } | null;
+}
+
+/** The shortest ADMIN_TOKEN accepted: a guessable token on a published port is an open door. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
 export interface Config {
   broker: 'memory' | 'kafka';
   store: 'memory' | 'redis';
   kafkaBrokers: string[];
   kafkaPartitions: number;
   kafkaGroupPrefix: string;
+  kafkaSecurity: KafkaSecurity;
   redisUrl: string;
   redlockUrls: string[];
   port: number;
@@ -56,8 +74,30 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * A URL (or comma-separated URLs, parsable or not) with every password replaced by `***`:
+ * what sits between `//` and the last `@` before the next URL keeps only its user name.
+ * Config errors and logs show URLs through this, never as given.
+ */
+export function maskCredentials(text: string): string {
+  return (
+    text
+      .replace(/\/\/((?:(?!:\/\/).)*)@/g, (_m, userinfo: string) => {
+        const colon = userinfo.indexOf(':');
+        return colon === -1 ? '//***@' : `//${userinfo.slice(0, colon)}:***@`;
+      })
+      // An item without a scheme (`user:pass@host`): all of it up to its last `@`.
+      .replace(/(^|,)([^,/]*)@/g, '$1***@')
+  );
+}
+
 const fail = (name: string, value: string, expected: string): never => {
   throw new ConfigError(`Invalid environment variable ${name}=${JSON.stringify(value)}: expected ${expected}`);
+};
+
+/** For variables that hold a secret: the message names the variable, never the value. */
+const failSecret = (name: string, expected: string): never => {
+  throw new ConfigError(`Invalid environment variable ${name} (value not shown): expected ${expected}`);
 };
 
 function read(env: Env, name: string): string | undefined {
@@ -108,7 +148,7 @@ function redisUrls(env: Env, name: string, def: string): string[] {
     } catch {
       ok = false;
     }
-    if (!ok) fail(name, raw, 'redis:// URLs separated by commas');
+    if (!ok) fail(name, maskCredentials(raw), 'redis:// or rediss:// URLs separated by commas');
   }
   return list;
 }
@@ -197,6 +237,40 @@ export const MEASURED_CAPACITY_PER_SEC = 700;
 export const defaultMaxInFlight = (stepTimeoutMs: number): number =>
   Math.max(1, Math.round((MEASURED_CAPACITY_PER_SEC * stepTimeoutMs) / 1000));
 
+function adminToken(env: Env): string | undefined {
+  const raw = read(env, 'ADMIN_TOKEN');
+  if (raw === undefined || raw.length >= MIN_ADMIN_TOKEN_LENGTH) return raw;
+  return failSecret('ADMIN_TOKEN', `at least ${MIN_ADMIN_TOKEN_LENGTH} characters, got ${raw.length}`);
+}
+
+function kafkaSecurity(env: Env): KafkaSecurity {
+  const caFile = read(env, 'KAFKA_SSL_CA_FILE') ?? null;
+  if (caFile !== null) {
+    try {
+      accessSync(caFile, constants.R_OK);
+    } catch {
+      fail('KAFKA_SSL_CA_FILE', caFile, 'a readable PEM file');
+    }
+  }
+  const ssl = flag(env, 'KAFKA_SSL', caFile !== null);
+  if (!ssl && caFile !== null) fail('KAFKA_SSL', read(env, 'KAFKA_SSL')!, '1 when KAFKA_SSL_CA_FILE is set');
+  const mechanism = read(env, 'KAFKA_SASL_MECHANISM');
+  const username = read(env, 'KAFKA_SASL_USERNAME');
+  // A password is taken as given (spaces included), only an empty one counts as unset.
+  const password = env.KAFKA_SASL_PASSWORD === '' ? undefined : env.KAFKA_SASL_PASSWORD;
+  if (mechanism === undefined) {
+    if (username !== undefined)
+      fail('KAFKA_SASL_MECHANISM', '', `one of ${KafkaSaslMechanisms.join(', ')} with KAFKA_SASL_USERNAME`);
+    if (password !== undefined)
+      failSecret('KAFKA_SASL_PASSWORD', `KAFKA_SASL_MECHANISM (${KafkaSaslMechanisms.join(', ')}) to go with it`);
+    return { ssl, caFile, sasl: null };
+  }
+  const m = oneOf(env, 'KAFKA_SASL_MECHANISM', KafkaSaslMechanisms, 'plain');
+  if (username === undefined) fail('KAFKA_SASL_USERNAME', '', `a user name with KAFKA_SASL_MECHANISM=${m}`);
+  if (password === undefined) failSecret('KAFKA_SASL_PASSWORD', `a password with KAFKA_SASL_MECHANISM=${m}`);
+  return { ssl, caFile, sasl: { mechanism: m, username: username!, password: password! } };
+}
+
 const LogLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -230,6 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     kafkaBrokers: hostPorts(env, 'KAFKA_BROKERS', '127.0.0.1:9092'),
     kafkaPartitions: int(env, 'KAFKA_PARTITIONS', 6, 1, 1000),
     kafkaGroupPrefix: prefix(env, 'KAFKA_GROUP_PREFIX'),
+    kafkaSecurity: kafkaSecurity(env),
     redisUrl,
     redlockUrls: redisUrls(env, 'REDLOCK_URLS', redisUrl),
     port: int(env, 'PORT', 3000, 0, 65535),
@@ -239,7 +314,7 @@ export function loadConfig(env: Env = process.env): Config {
     topicPrefix: prefix(env, 'TOPIC_PREFIX'),
     keyPrefix: prefix(env, 'KEY_PREFIX'),
     rateLimitPerSec: int(env, 'RATE_LIMIT_PER_SEC', 0, 0, 1_000_000),
-    adminToken: read(env, 'ADMIN_TOKEN'),
+    adminToken: adminToken(env),
     userAuth: userAuth(env),
     stepTimeoutMs,
     maxInFlight: int(env, 'MAX_IN_FLIGHT', defaultMaxInFlight(stepTimeoutMs), 0, 100_000_000),

@@ -5,7 +5,7 @@
 import { createMemoryBroker } from '../adapters/broker/memory.ts';
 import { createMemoryStore } from '../adapters/store/memory.ts';
 import type { Clock } from './clock.ts';
-import type { Config } from './config.ts';
+import { maskCredentials, type Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Broker } from './ports/broker.ts';
 import type { Store } from './ports/store.ts';
@@ -38,7 +38,7 @@ export async function createAdapters(
             clock,
             orderRetentionMs: config.orderRetentionMs,
           };
-          return wait('store', `the store (Redis at ${config.redisUrl.replace(/\/\/[^@/]*@/, '//')})`, () =>
+          return wait('store', `the store (Redis at ${maskCredentials(config.redisUrl)})`, () =>
             createRedisStore(options),
           );
         })()
@@ -52,6 +52,7 @@ export async function createAdapters(
               brokers: config.kafkaBrokers,
               partitions: config.kafkaPartitions,
               topicPrefix: config.topicPrefix,
+              security: config.kafkaSecurity,
               redelivery: backoff.redelivery,
               logger: logger.child({ component: 'kafka' }),
             };

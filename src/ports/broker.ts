@@ -119,4 +119,12 @@ export function messageBytes(
   return n;
 }
 
+/**
+ * What `npm run dlq -- redrive` adds to a message it sends back: the dead letter it came
+ * from, as `<dlq topic>/<partition>/<offset>` (registry name). The DlqHeaders are removed.
+ */
+export const RedriveHeaders = {
+  redrivenFrom: 'x-redriven-from',
+} as const;
+
 export type { AnyTopic };

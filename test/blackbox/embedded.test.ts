@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { Client, startProcess } from './client.ts';
 import { httpApiSuite } from './http-api.suite.ts';
 
-const ADMIN_TOKEN = 'bb-secret';
+const ADMIN_TOKEN = 'bb-secret-0123456789abcdef0123456789';
 
 httpApiSuite('embedded', async () => {
   const p = await startProcess({ ADMIN_TOKEN });

@@ -7,7 +7,7 @@ import { Client, startProcess, type RunningProcess } from '../blackbox/client.ts
 import { httpApiSuite } from '../blackbox/http-api.suite.ts';
 import { realServices } from '../helpers/real-services.ts';
 
-const ADMIN_TOKEN = 'it-secret';
+const ADMIN_TOKEN = 'it-secret-0123456789abcdef0123456789';
 const found = await realServices('bb');
 
 if (!found.services) {

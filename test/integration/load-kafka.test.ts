@@ -51,7 +51,7 @@ describe('load generator on Kafka + Redis', { skip: found.skip, timeout: 180_000
   it('runs over HTTP against all roles in one process', async () => {
     const env = {
       ...services.env,
-      ADMIN_TOKEN: 'load-it',
+      ADMIN_TOKEN: 'load-it-0123456789abcdef0123456789abcdef',
       KEY_PREFIX: `${services.env.KEY_PREFIX}http:`,
       TOPIC_PREFIX: `${services.env.TOPIC_PREFIX}http.`,
       KAFKA_GROUP_PREFIX: `${services.env.KAFKA_GROUP_PREFIX}http.`,
@@ -65,7 +65,7 @@ describe('load generator on Kafka + Redis', { skip: found.skip, timeout: 180_000
         users: 50,
         seed: 6,
         target: api.url,
-        adminToken: 'load-it',
+        adminToken: 'load-it-0123456789abcdef0123456789abcdef',
       }),
       {},
     );

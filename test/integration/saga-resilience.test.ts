@@ -16,7 +16,7 @@ import { Client, startProcess, type RunningProcess } from '../blackbox/client.ts
 import { placeMixedOrders } from '../blackbox/workload.ts';
 import { realServices, type RealServices } from '../helpers/real-services.ts';
 
-const ADMIN_TOKEN = 'it-secret';
+const ADMIN_TOKEN = 'it-secret-0123456789abcdef0123456789';
 
 /** Orders of `ids` not terminal yet: proof a fault hit work in flight, not an idle system. */
 async function notTerminal(c: Client, ids: readonly string[]): Promise<number> {

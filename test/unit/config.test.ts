@@ -21,6 +21,7 @@ describe('config', () => {
     assert.equal(c.rateLimitPerSec, 0);
     assert.equal(c.adminToken, undefined);
     assert.equal(c.userAuth, null, 'users are not authenticated unless told');
+    assert.deepEqual(c.kafkaSecurity, { ssl: false, caFile: null, sasl: null });
     assert.equal(c.stepTimeoutMs, 30_000);
     assert.equal(c.maxInFlight, 21_000, '700 orders/s measured x 30 s');
     assert.equal(c.orderRetentionMs, 604_800_000);
@@ -70,6 +71,9 @@ describe('config', () => {
     ['KAFKA_GROUP_PREFIX', 'has space'],
     ['REDIS_URL', 'http://x'],
     ['REDLOCK_URLS', 'redis://a:1,nope'],
+    ['ADMIN_TOKEN', 'short'],
+    ['KAFKA_SSL', 'on'],
+    ['KAFKA_SASL_MECHANISM', 'kerberos'],
     ['PORT', '70000'],
     ['PORT', '3.5'],
     ['METRICS_PORT', '-1'],

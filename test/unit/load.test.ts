@@ -22,7 +22,7 @@ import { planOrders } from '../../src/load/workload.ts';
 import { seededRng } from '../../src/random.ts';
 import { startProcess, type RunningProcess } from '../blackbox/client.ts';
 
-const ADMIN_TOKEN = 'load-secret';
+const ADMIN_TOKEN = 'load-secret-0123456789abcdef01234567';
 
 function assertReport(report: Report, mode: Report['mode'], orders: number): void {
   assert.equal(report.mode, mode);

@@ -1,4 +1,5 @@
 /** Options of the Kafka adapter and their defaults. */
+import type { KafkaSecurity } from '../../../src/config.ts';
 import type { Logger } from '../../../src/log.ts';
 import type { Delivery } from '../../../src/ports/broker.ts';
 import type { BackoffPolicy } from '../../../src/retry.ts';
@@ -43,6 +44,8 @@ export interface KafkaBrokerOptions {
   partitions: number;
   /** TOPIC_PREFIX: every physical topic name = prefix + registry name (dlq too). */
   topicPrefix?: string;
+  /** KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*: TLS and SASL of every client. Default: plaintext. */
+  security?: KafkaSecurity;
   /** Default Backoff.redelivery. */
   redelivery?: BackoffPolicy;
   /** kafkajs logs are bridged at warn and above. */
