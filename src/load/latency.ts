@@ -25,13 +25,15 @@ export class Latency {
     return this.histogram.totalCount;
   }
 
+  /**
+   * A percentile is read as the top of its bucket (3 significant digits), which can lie
+   * above the largest value recorded; no order took longer than the max, so none is
+   * reported above it.
+   */
   summary(): LatencySummary {
     const ms = (us: number) => (this.count === 0 ? 0 : Math.round(us) / 1_000);
-    return {
-      p50: ms(this.histogram.getValueAtPercentile(50)),
-      p95: ms(this.histogram.getValueAtPercentile(95)),
-      p99: ms(this.histogram.getValueAtPercentile(99)),
-      max: ms(this.histogram.maxValue),
-    };
+    const max = this.histogram.maxValue;
+    const at = (percentile: number) => ms(Math.min(this.histogram.getValueAtPercentile(percentile), max));
+    return { p50: at(50), p95: at(95), p99: at(99), max: ms(max) };
   }
 }
