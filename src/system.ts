@@ -165,6 +165,8 @@ async function startRoles(opts: RoleDeps): Promise<void> {
         metrics,
         logger: logger.child({ role: 'api' }),
         rateLimitPerSec: config.rateLimitPerSec,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        maxWaitsPerClient: config.maxWaitsPerClient,
         adminToken: config.adminToken,
         stepTimeoutMs: config.stepTimeoutMs,
         maxInFlight: config.maxInFlight,

@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './deps.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { clientErrorHandler, DEFAULT_REQUEST_TIMEOUT_MS, requestTimeouts } from './http-limits.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -17,12 +18,18 @@ export type { ApiDeps } from './deps.ts';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; widening it keeps the instance type plain.
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One debug line per request from our onResponse hook instead of Fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // Headers and body within HTTP_REQUEST_TIMEOUT_MS, or 408 and the connection closes (when
+    // this app listens itself; the door applies the same to the port it owns).
+    http: requestTimeouts(requestTimeoutMs),
+    requestTimeout: requestTimeoutMs,
+    clientErrorHandler: clientErrorHandler(requestTimeoutMs),
   });
 
   // Bodies are JSON or nothing: without the text/plain parser, anything else is a 415.

@@ -14,6 +14,10 @@ export interface ApiDeps {
   logger: Logger;
   /** POST /orders allowed per second per client address; 0 = off. */
   rateLimitPerSec: number;
+  /** HTTP_REQUEST_TIMEOUT_MS: headers and body must arrive within it, else 408. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** MAX_WAITS_PER_CLIENT: open long-polls plus /viz/events streams per client address; 0 = no cap. Default 16. */
+  maxWaitsPerClient?: number;
   /** Bearer token for /admin/*; unset => /admin/* answers 403. */
   adminToken: string | undefined;
   stepTimeoutMs: number;
