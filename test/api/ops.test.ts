@@ -143,6 +143,17 @@ describe('rate limit', () => {
     assert.equal((await from('10.0.0.1')).statusCode, 202);
   });
 
+  test('counts an IPv6 client by its /64 and an IPv4-mapped address as the IPv4 address', async () => {
+    h = await apiHarness({ rateLimitPerSec: 1 });
+    const from = (remoteAddress: string) =>
+      h.app.inject({ method: 'POST', url: '/orders', payload: validOrder, remoteAddress });
+    assert.equal((await from('2001:db8:1:2::1')).statusCode, 202);
+    assert.equal((await from('2001:db8:1:2::2')).statusCode, 429, 'a new address in the same /64 is the same client');
+    assert.equal((await from('2001:db8:1:3::1')).statusCode, 202, 'the next /64 is another client');
+    assert.equal((await from('1.2.3.4')).statusCode, 202);
+    assert.equal((await from('::ffff:1.2.3.4')).statusCode, 429, 'the mapped spelling of the same IPv4 client');
+  });
+
   test('does not limit other routes, and 0 turns it off', async () => {
     h = await apiHarness({ rateLimitPerSec: 1 });
     await postOrder(h.app, validOrder);
