@@ -5,6 +5,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './deps.ts';
+import { createClientWaits, DEFAULT_MAX_WAITS_PER_CLIENT } from './client-waits.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { clientErrorHandler, DEFAULT_REQUEST_TIMEOUT_MS, requestTimeouts } from './http-limits.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -47,8 +48,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(opsRoutes, { deps });
   await app.register(catalogueRoutes, { deps });
-  await app.register(ordersRoutes, { deps });
+  // Long-polls and /viz/events streams count against one MAX_WAITS_PER_CLIENT per client.
+  const waits = createClientWaits(deps.maxWaitsPerClient ?? DEFAULT_MAX_WAITS_PER_CLIENT);
+  await app.register(ordersRoutes, { deps, waits });
   await app.register(adminRoutes, { deps, prefix: '/admin' });
-  await app.register(vizRoutes, { deps });
+  await app.register(vizRoutes, { deps, waits });
   return app;
 }

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Broker } from '../ports/broker.ts';
 import type { Store } from '../ports/store.ts';
 import type { BackoffPolicy } from '../retry.ts';
+import type { ClientWaits } from './client-waits.ts';
 
 export interface ApiDeps {
   store: Store;
@@ -18,6 +19,8 @@ export interface ApiDeps {
   requestTimeoutMs?: number;
   /** MAX_WAITS_PER_CLIENT: open long-polls plus /viz/events streams per client address; 0 = no cap. Default 16. */
   maxWaitsPerClient?: number;
+  /** Unread bytes after which a /viz/events client is dropped; default SSE_BUFFER_LIMIT_BYTES. */
+  sseBufferLimitBytes?: number;
   /** Bearer token for /admin/*; unset => /admin/* answers 403. */
   adminToken: string | undefined;
   stepTimeoutMs: number;
@@ -32,4 +35,9 @@ export interface ApiDeps {
 
 export interface RouteOptions {
   deps: ApiDeps;
+}
+
+/** For the routes that hold requests open: the per-client slots they share. */
+export interface WaitingRouteOptions extends RouteOptions {
+  waits: ClientWaits;
 }

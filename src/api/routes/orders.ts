@@ -12,7 +12,7 @@ import { createAdmissionGate } from '../../saga/admission-gate.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { Id, Items } from '../../schemas.ts';
 import { childTrace, formatTraceparent, TRACEPARENT } from '../../trace.ts';
-import type { RouteOptions } from '../deps.ts';
+import type { WaitingRouteOptions } from '../deps.ts';
 import { ApiError, fromStore, notFound, unavailable } from '../errors.ts';
 import { bodyHash, IDEMPOTENCY_HEADER, idempotencyKey } from '../idempotency.ts';
 import { createLongPolls, MAX_WAIT_MS } from '../long-poll.ts';
@@ -23,7 +23,7 @@ const OVERLOADED = 'too many orders in flight; nothing was recorded, retry after
 const PUBLISH_FAILED =
   'order recorded, but the broker did not confirm order.start; retry with the same Idempotency-Key';
 
-export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const ordersRoutes: FastifyPluginAsync<WaitingRouteOptions> = async (app, { deps, waits }) => {
   const { store, clock, metrics } = deps;
   const newOrderId = deps.newOrderId ?? randomUUID;
   const longPolls = createLongPolls(store);
@@ -100,10 +100,11 @@ export const ordersRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps
   app.get('/orders/:orderId', async (request, reply) => {
     const { orderId } = parseOr400(OrderParams, request.params, 'invalid orderId');
     const { wait } = parseOr400(OrderQuery, request.query, 'invalid query', 'query');
-    const view =
-      wait === undefined
-        ? await fromStore(() => store.getOrder(orderId))
-        : await longPolls.wait(orderId, wait, reply.raw);
+    // A held answer takes one of the client's MAX_WAITS_PER_CLIENT slots until it goes out.
+    const release = wait ? waits.take(request.ip) : () => {};
+    const view = await (
+      wait === undefined ? fromStore(() => store.getOrder(orderId)) : longPolls.wait(orderId, wait, reply.raw)
+    ).finally(release);
     if (view === null) throw notFound('order');
     return reply.send(view);
   });
