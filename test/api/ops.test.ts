@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { buildStartingServer } from '../../src/api/starting.ts';
-import { createMetrics } from '../../src/metrics.ts';
+import { createMetrics, LAG_CACHE_MS } from '../../src/metrics.ts';
 import { Readiness } from '../../src/readiness.ts';
 import { apiHarness, postOrder, validOrder, type ApiHarness } from '../helpers/api-app.ts';
 import { deferred } from '../helpers/wait.ts';
@@ -122,6 +122,57 @@ describe('GET /metrics', () => {
     assert.match(res.body, /^http_requests_total\{route="\/orders",method="POST",code="202"\} 1$/m);
     assert.match(res.body, /^http_requests_total\{route="\/orders\/:orderId",method="GET",code="200"\} 1$/m);
     assert.match(res.body, /^http_requests_total\{route="unmatched",method="GET",code="404"\} 1$/m);
+  });
+});
+
+describe('GET /metrics reads consumer lag from a cache', () => {
+  const scrape = async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    return res.body;
+  };
+
+  test('scrapes within LAG_CACHE_MS ask the broker once, and the next window asks again', async () => {
+    h = await apiHarness();
+    let calls = 0;
+    let lag = 7;
+    h.metrics.trackConsumerLag(async () => {
+      calls++;
+      return [{ group: 'stock-service', topic: 'order.start', partition: 0, lag }];
+    }, h.clock);
+    assert.match(await scrape(), /^kafka_consumer_lag\{group="stock-service",topic="order\.start",partition="0"\} 7$/m);
+    lag = 3;
+    h.clock.advance(LAG_CACHE_MS - 1);
+    assert.match(await scrape(), /partition="0"\} 7$/m, 'the cached reading');
+    assert.equal(calls, 1, 'two scrapes within the window, one query');
+    h.clock.advance(1);
+    assert.match(await scrape(), /partition="0"\} 3$/m);
+    assert.equal(calls, 2);
+  });
+
+  test('scrapes that arrive while a query is out share it, and a failed query is not repeated within the window', async () => {
+    h = await apiHarness();
+    let calls = 0;
+    const answer = deferred<{ group: string; topic: string; partition: number; lag: number }[]>();
+    h.metrics.trackConsumerLag(() => {
+      calls++;
+      return answer.promise;
+    }, h.clock);
+    const scrapes = [scrape(), scrape(), scrape()];
+    answer.resolve([{ group: 'order-service', topic: 'order.start', partition: 1, lag: 2 }]);
+    for (const body of await Promise.all(scrapes)) assert.match(body, /partition="1"\} 2$/m);
+    assert.equal(calls, 1);
+
+    h.clock.advance(LAG_CACHE_MS);
+    const down = deferred<never>();
+    h.metrics.trackConsumerLag(() => {
+      calls++;
+      return down.promise;
+    }, h.clock);
+    down.reject(new Error('broker away'));
+    await scrape();
+    await scrape();
+    assert.equal(calls, 3, 'one query per source in the new window, the failed one included, not one per scrape');
   });
 });
 
