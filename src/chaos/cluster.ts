@@ -63,6 +63,8 @@ export class Cluster {
       STEP_TIMEOUT_MS: String(spec.stepTimeoutMs),
       ADMIN_TOKEN: spec.adminToken,
       SEED_DEMO: '0',
+      // The load generator is one client long-polling every order in flight: no per-client cap.
+      MAX_WAITS_PER_CLIENT: '0',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
     };
     const workers = new Map<(typeof WorkerRoles)[number], RoleProcess[]>();
