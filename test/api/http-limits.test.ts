@@ -6,6 +6,9 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, test } from 'node:test';
 import { openDoor, type Door } from '../../src/api/door.ts';
+import { buildStartingServer } from '../../src/api/starting.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { Readiness } from '../../src/readiness.ts';
 import { apiHarness, validOrder, type ApiHarness } from '../helpers/api-app.ts';
 import { withTimeout } from '../helpers/wait.ts';
 
@@ -80,6 +83,13 @@ for (const [name, listen] of listeners) {
       assert.equal(h!.store.orders.size, 0, 'nothing recorded');
     });
 
+    test('a connection that sends nothing gets 408 and is closed', async () => {
+      const port = await listen();
+      const client = rawClient(port);
+      await withTimeout(client.closed, 'the server to close the connection', 10 * TIMEOUT_MS);
+      assert.match(client.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
+    });
+
     test('headers trickled one byte at a time get 408 and the connection closes', async () => {
       const port = await listen();
       const client = rawClient(port);
@@ -116,6 +126,15 @@ for (const [name, listen] of listeners) {
     });
   });
 }
+
+test('the door keeps the limit while the role is still starting', async () => {
+  const starting = await buildStartingServer({ readiness: new Readiness(), metrics: createMetrics() });
+  door = await openDoor({ port: 0, host: '127.0.0.1', variable: 'PORT', app: starting, requestTimeoutMs: TIMEOUT_MS });
+  const client = rawClient(door.port);
+  client.socket.write(`${HEADERS_100}{"us`);
+  await withTimeout(client.closed, 'the server to close the connection', 10 * TIMEOUT_MS);
+  assert.match(client.received(), /^HTTP\/1\.1 408 Request Timeout\r\n/);
+});
 
 test('a bad request line gets 400 in the error shape and the connection closes', async () => {
   const port = await listeners[0]![1]();
