@@ -34,7 +34,7 @@ trap 'stop_server; rm -f "$out"' EXIT
 for ((run = 1; run <= runs; run++)); do
   if [[ -n $target ]]; then
     port=${target##*:}
-    LOG_LEVEL=${SERVER_LOG_LEVEL:-warn} PORT=$port setsid npm start >"${out}.server.log" 2>&1 &
+    LOG_LEVEL=${SERVER_LOG_LEVEL:-warn} MAX_WAITS_PER_CLIENT=0 PORT=$port setsid npm start >"${out}.server.log" 2>&1 &
     server=$!
     for _ in $(seq 1 120); do
       curl -sf "$target/healthz" >/dev/null && break

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${1:?prefix}; port=${2:-3300}
 export BROKER=kafka STORE=redis TOPIC_PREFIX="$prefix." KAFKA_GROUP_PREFIX="$prefix." KEY_PREFIX="$prefix:"
-export LOG_LEVEL=${LOG_LEVEL:-warn} ADMIN_TOKEN=${ADMIN_TOKEN:-bench-token-for-local-runs-only-0123} METRICS_PORT=0
+export LOG_LEVEL=${LOG_LEVEL:-warn} ADMIN_TOKEN=${ADMIN_TOKEN:-bench-token-for-local-runs-only-0123} METRICS_PORT=0 MAX_WAITS_PER_CLIENT=0
 pids=()
 # setsid gives each role its own process group, so the trap stops tsx's node child too.
 trap 'for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done; wait' EXIT INT TERM

@@ -59,6 +59,10 @@ export interface Config {
   topicPrefix: string;
   keyPrefix: string;
   rateLimitPerSec: number;
+  /** Time a request's headers and body have to arrive in; later gets 408 and the connection closes. */
+  httpRequestTimeoutMs: number;
+  /** Open long-polls plus /viz/events streams one client address may hold; 0 = no cap. */
+  maxWaitsPerClient: number;
   /** Admission control's cap on orders not terminal; 0 = off. */
   maxInFlight: number;
   adminToken: string | undefined;
@@ -314,6 +318,8 @@ export function loadConfig(env: Env = process.env): Config {
     topicPrefix: prefix(env, 'TOPIC_PREFIX'),
     keyPrefix: prefix(env, 'KEY_PREFIX'),
     rateLimitPerSec: int(env, 'RATE_LIMIT_PER_SEC', 0, 0, 1_000_000),
+    httpRequestTimeoutMs: int(env, 'HTTP_REQUEST_TIMEOUT_MS', 10_000, 1, 600_000),
+    maxWaitsPerClient: int(env, 'MAX_WAITS_PER_CLIENT', 16, 0, 100_000),
     adminToken: adminToken(env),
     userAuth: userAuth(env),
     stepTimeoutMs,

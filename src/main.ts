@@ -51,12 +51,19 @@ async function openPort(
   logger: Logger,
 ): Promise<Door> {
   const host = config.host;
-  if (api) return openDoor({ port: config.port, host, variable: 'PORT', app: starting });
+  const requestTimeoutMs = config.httpRequestTimeoutMs;
+  if (api) return openDoor({ port: config.port, host, variable: 'PORT', app: starting, requestTimeoutMs });
   try {
-    return await openDoor({ port: config.metricsPort, host, variable: 'METRICS_PORT', app: starting });
+    return await openDoor({
+      port: config.metricsPort,
+      host,
+      variable: 'METRICS_PORT',
+      app: starting,
+      requestTimeoutMs,
+    });
   } catch (err) {
     if (!(err instanceof PortUnavailableError) || config.metricsPortSet) throw err;
-    const door = await openDoor({ port: 0, host, variable: 'METRICS_PORT', app: starting });
+    const door = await openDoor({ port: 0, host, variable: 'METRICS_PORT', app: starting, requestTimeoutMs });
     logger.warn(
       { taken: config.metricsPort, port: door.port },
       `METRICS_PORT is not set and ${config.metricsPort} is taken; serving /metrics and /healthz on ${door.port} instead`,

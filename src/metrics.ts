@@ -2,9 +2,12 @@
  * prom-client metrics, one registry per process (or per test system). Gauges that read
  * state (overdue compensations, consumer lag) are computed at scrape time by `collect()`
  * from sources the saga host and the composition root register, so the hot path pays
- * nothing for them.
+ * nothing for them. Consumer lag costs the broker a round trip or more (Kafka: offsets of
+ * every group and partition), so it is read at most once per LAG_CACHE_MS, by one query
+ * that concurrent scrapes share.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from './clock.ts';
 import type { ConsumerLag } from './ports/broker.ts';
 
 /** Counts this source's orders in COMPENSATING for longer than one step timeout, now. */
@@ -12,6 +15,27 @@ export type OverdueSource = () => number;
 export type LagSource = () => Promise<readonly ConsumerLag[]>;
 /** What admission control sees now: its limit and the orders it counts in flight. */
 export type AdmissionSource = () => { limit: number; inFlight: number };
+
+/** How long one reading of consumer lag answers scrapes. */
+export const LAG_CACHE_MS = 5_000;
+
+/**
+ * `read`, asked at most once per `ttlMs` on `clock`: within that, scrapes get the last
+ * answer (a failure included, so a broker that is away is not asked on every scrape), and
+ * scrapes that arrive while a reading is out wait for that one.
+ */
+export function cachedLag(read: LagSource, clock: Clock, ttlMs = LAG_CACHE_MS): LagSource {
+  let last: { at: number; reading: Promise<readonly ConsumerLag[]> } | null = null;
+  let pending: Promise<readonly ConsumerLag[]> | null = null;
+  return () => {
+    if (last && clock.now() - last.at < ttlMs) return last.reading;
+    pending ??= read().finally(() => {
+      last = { at: clock.now(), reading: pending! };
+      pending = null;
+    });
+    return pending;
+  };
+}
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
@@ -153,10 +177,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
         if (admission === source) admission = null;
       };
     },
-    /** Registers a source for kafka_consumer_lag (a broker's `lag()`); returns its removal. */
-    trackConsumerLag(read: LagSource): () => void {
-      lagSources.add(read);
-      return () => lagSources.delete(read);
+    /** Registers a source for kafka_consumer_lag (a broker's `lag()`), read at most once per `ttlMs`; returns its removal. */
+    trackConsumerLag(read: LagSource, clock: Clock, ttlMs = LAG_CACHE_MS): () => void {
+      const cached = cachedLag(read, clock, ttlMs);
+      lagSources.add(cached);
+      return () => lagSources.delete(cached);
     },
   };
 }

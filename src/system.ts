@@ -111,9 +111,9 @@ async function startRoles(opts: RoleDeps): Promise<void> {
   const { config, clock, logger, backoff, metrics, store, wait, subscriptions, started } = opts;
   const broker = patientBroker(opts.broker, wait);
   const roles = new Set(opts.roles);
-  // kafka_consumer_lag, read at scrape time, when the broker adapter can tell.
+  // kafka_consumer_lag, read at scrape time (at most once per LAG_CACHE_MS), when the broker adapter can tell.
   const lag = broker.lag?.bind(broker);
-  if (lag) metrics.trackConsumerLag(lag);
+  if (lag) metrics.trackConsumerLag(lag, clock);
 
   if (config.seedDemo) await wait('store', 'the store (seeding demo data)', () => store.seed(demoProducts, demoUsers));
 
@@ -165,6 +165,8 @@ async function startRoles(opts: RoleDeps): Promise<void> {
         metrics,
         logger: logger.child({ role: 'api' }),
         rateLimitPerSec: config.rateLimitPerSec,
+        requestTimeoutMs: config.httpRequestTimeoutMs,
+        maxWaitsPerClient: config.maxWaitsPerClient,
         adminToken: config.adminToken,
         userAuth: config.userAuth,
         stepTimeoutMs: config.stepTimeoutMs,

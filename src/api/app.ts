@@ -6,7 +6,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createUserAuth } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
+import { createClientWaits, DEFAULT_MAX_WAITS_PER_CLIENT } from './client-waits.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
+import { clientErrorHandler, DEFAULT_REQUEST_TIMEOUT_MS, requestTimeouts } from './http-limits.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { catalogueRoutes } from './routes/catalogue.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -18,12 +20,18 @@ export type { ApiDeps } from './deps.ts';
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const requestTimeoutMs = deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; widening it keeps the instance type plain.
     loggerInstance: deps.logger as FastifyBaseLogger,
     // One debug line per request from our onResponse hook instead of Fastify's two info lines.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // Headers and body within HTTP_REQUEST_TIMEOUT_MS, or 408 and the connection closes (when
+    // this app listens itself; the door applies the same to the port it owns).
+    http: requestTimeouts(requestTimeoutMs),
+    requestTimeout: requestTimeoutMs,
+    clientErrorHandler: clientErrorHandler(requestTimeoutMs),
   });
 
   // Bodies are JSON or nothing: without the text/plain parser, anything else is a 415.
@@ -42,8 +50,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { deps });
   const users = createUserAuth(deps.userAuth ?? null, deps.clock);
   await app.register(catalogueRoutes, { deps, users });
-  await app.register(ordersRoutes, { deps, users });
+  // Long-polls and /viz/events streams count against one MAX_WAITS_PER_CLIENT per client.
+  const waits = createClientWaits(deps.maxWaitsPerClient ?? DEFAULT_MAX_WAITS_PER_CLIENT);
+  await app.register(ordersRoutes, { deps, users, waits });
   await app.register(adminRoutes, { deps, prefix: '/admin' });
-  await app.register(vizRoutes, { deps });
+  await app.register(vizRoutes, { deps, waits });
   return app;
 }

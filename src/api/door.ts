@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from '../errors.ts';
+import { clientErrorHandler, requestTimeouts } from './http-limits.ts';
 
 /** The port in `variable` could not be bound; one line naming the variable and the way out. */
 export class PortUnavailableError extends ConfigError {
@@ -55,12 +56,18 @@ export async function openDoor(opts: {
   host: string;
   variable: string;
   app: FastifyInstance;
+  /** HTTP_REQUEST_TIMEOUT_MS: headers and body within it, else 408 and the connection closes. */
+  requestTimeoutMs: number;
 }): Promise<Door> {
   let current = opts.app;
   await current.ready();
+  // The port's own limits, the same whichever app is current (the starting server included):
+  // a request that does not arrive in time is answered here, before any app sees it.
   const server = createServer(
+    requestTimeouts(opts.requestTimeoutMs),
     (req: IncomingMessage, res: ServerResponse) => void current.server.emit('request', req, res),
   );
+  server.on('clientError', clientErrorHandler(opts.requestTimeoutMs));
   await listen(server, opts.port, opts.host, opts.variable);
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -71,9 +78,8 @@ export async function openDoor(opts: {
     url: `http://${host === '[::1]' ? 'localhost' : host}:${port}`,
     async serve(app) {
       await app.ready();
-      // The app's own (never listening) server carries its timeouts; the door takes them over.
-      server.requestTimeout = app.server.requestTimeout;
-      server.headersTimeout = app.server.headersTimeout;
+      // The app's own (never listening) server carries its keep-alive; the door takes it over.
+      // Request and header timeouts stay the door's own (HTTP_REQUEST_TIMEOUT_MS).
       server.keepAliveTimeout = app.server.keepAliveTimeout;
       const previous = current;
       current = app;

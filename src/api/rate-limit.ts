@@ -1,10 +1,12 @@
 /**
- * Per-address limit for POST /orders: a fixed one-second window on the injected clock,
- * so tests move time instead of waiting. The map holds only the current window's
+ * Per-client limit for POST /orders: a fixed one-second window on the injected clock,
+ * so tests move time instead of waiting. A client is its address, an IPv6 one its /64
+ * (client-key.ts), so a host cannot dodge the limit by picking a new address per request. The map holds only the current window's
  * addresses; it is emptied when the window turns, so idle addresses are forgotten.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.ts';
+import { clientKey } from './client-key.ts';
 import { ApiError } from './errors.ts';
 
 const WINDOW_MS = 1000;
@@ -40,7 +42,7 @@ export function createRateLimiter(clock: Clock, perSec: number): RateLimiter {
 export function rateLimitHook(clock: Clock, perSec: number) {
   const limiter = perSec > 0 ? createRateLimiter(clock, perSec) : null;
   return async function rateLimit(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const waitMs = limiter?.take(request.ip) ?? null;
+    const waitMs = limiter?.take(clientKey(request.ip)) ?? null;
     if (waitMs !== null) {
       const retryAfter = String(Math.max(1, Math.ceil(waitMs / 1000)));
       throw new ApiError(429, { error: 'rate limit exceeded' }, { headers: { 'retry-after': retryAfter } });

@@ -44,6 +44,8 @@ export function roleEnv(spec: ClusterSpec, parent: NodeJS.ProcessEnv = process.e
     AUTH_ISSUER: '',
     AUTH_AUDIENCE: '',
     SEED_DEMO: '0',
+    // The load generator is one client long-polling every order in flight: no per-client cap.
+    MAX_WAITS_PER_CLIENT: '0',
     LOG_LEVEL: parent.LOG_LEVEL ?? 'warn',
   };
 }

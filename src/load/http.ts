@@ -163,6 +163,13 @@ export async function createHttpDriver(opts: HttpDriverOptions): Promise<Driver>
           };
         }
         if (res.status === 200) continue; // not terminal yet: poll again
+        if (res.status === 429) {
+          // The server caps open long-polls per client; this one client follows every order in flight.
+          warnOnce(
+            'poll-429',
+            'load: GET /orders/{id}?wait= answered 429: the server caps open long-polls per client; start it with MAX_WAITS_PER_CLIENT=0 for a load test',
+          );
+        }
         if (res.status === 404) {
           warnOnce('poll-404', `load: GET /orders/${orderId} answered 404 after a 202 (counted as stuck)`);
           return null;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { buildStartingServer } from '../../src/api/starting.ts';
-import { createMetrics } from '../../src/metrics.ts';
+import { createMetrics, LAG_CACHE_MS } from '../../src/metrics.ts';
 import { Readiness } from '../../src/readiness.ts';
 import { apiHarness, postOrder, validOrder, type ApiHarness } from '../helpers/api-app.ts';
 import { deferred } from '../helpers/wait.ts';
@@ -125,6 +125,57 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('GET /metrics reads consumer lag from a cache', () => {
+  const scrape = async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    return res.body;
+  };
+
+  test('scrapes within LAG_CACHE_MS ask the broker once, and the next window asks again', async () => {
+    h = await apiHarness();
+    let calls = 0;
+    let lag = 7;
+    h.metrics.trackConsumerLag(async () => {
+      calls++;
+      return [{ group: 'stock-service', topic: 'order.start', partition: 0, lag }];
+    }, h.clock);
+    assert.match(await scrape(), /^kafka_consumer_lag\{group="stock-service",topic="order\.start",partition="0"\} 7$/m);
+    lag = 3;
+    h.clock.advance(LAG_CACHE_MS - 1);
+    assert.match(await scrape(), /partition="0"\} 7$/m, 'the cached reading');
+    assert.equal(calls, 1, 'two scrapes within the window, one query');
+    h.clock.advance(1);
+    assert.match(await scrape(), /partition="0"\} 3$/m);
+    assert.equal(calls, 2);
+  });
+
+  test('scrapes that arrive while a query is out share it, and a failed query is not repeated within the window', async () => {
+    h = await apiHarness();
+    let calls = 0;
+    const answer = deferred<{ group: string; topic: string; partition: number; lag: number }[]>();
+    h.metrics.trackConsumerLag(() => {
+      calls++;
+      return answer.promise;
+    }, h.clock);
+    const scrapes = [scrape(), scrape(), scrape()];
+    answer.resolve([{ group: 'order-service', topic: 'order.start', partition: 1, lag: 2 }]);
+    for (const body of await Promise.all(scrapes)) assert.match(body, /partition="1"\} 2$/m);
+    assert.equal(calls, 1);
+
+    h.clock.advance(LAG_CACHE_MS);
+    const down = deferred<never>();
+    h.metrics.trackConsumerLag(() => {
+      calls++;
+      return down.promise;
+    }, h.clock);
+    down.reject(new Error('broker away'));
+    await scrape();
+    await scrape();
+    assert.equal(calls, 3, 'one query per source in the new window, the failed one included, not one per scrape');
+  });
+});
+
 describe('rate limit', () => {
   test('answers 429 with Retry-After over RATE_LIMIT_PER_SEC per address, and recovers when the clock moves 1 s', async () => {
     h = await apiHarness({ rateLimitPerSec: 2 });
@@ -141,6 +192,17 @@ describe('rate limit', () => {
 
     h.clock.advance(1000);
     assert.equal((await from('10.0.0.1')).statusCode, 202);
+  });
+
+  test('counts an IPv6 client by its /64 and an IPv4-mapped address as the IPv4 address', async () => {
+    h = await apiHarness({ rateLimitPerSec: 1 });
+    const from = (remoteAddress: string) =>
+      h.app.inject({ method: 'POST', url: '/orders', payload: validOrder, remoteAddress });
+    assert.equal((await from('2001:db8:1:2::1')).statusCode, 202);
+    assert.equal((await from('2001:db8:1:2::2')).statusCode, 429, 'a new address in the same /64 is the same client');
+    assert.equal((await from('2001:db8:1:3::1')).statusCode, 202, 'the next /64 is another client');
+    assert.equal((await from('1.2.3.4')).statusCode, 202);
+    assert.equal((await from('::ffff:1.2.3.4')).statusCode, 429, 'the mapped spelling of the same IPv4 client');
   });
 
   test('does not limit other routes, and 0 turns it off', async () => {

@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { apiHarness, postOrder, validOrder, type ApiHarness } from '../helpers/api-app.ts';
+import { Recorder } from '../helpers/wait.ts';
 
 let h: ApiHarness;
 afterEach(async () => h?.app.close());
@@ -131,5 +132,39 @@ describe('GET /orders/{orderId}?wait=MS', () => {
     req.destroy();
     await h.store.unwatched('o-1');
     assert.equal(h.store.watchers('o-1'), 0);
+  });
+
+  test('answers 429 to the long-poll past MAX_WAITS_PER_CLIENT from one client while the others are open', async () => {
+    h = await apiHarness({ maxWaitsPerClient: 2 });
+    assert.equal((await postOrder(h.app, validOrder)).statusCode, 202);
+    const watches = new Recorder<string>();
+    const watch = h.store.watch.bind(h.store);
+    h.store.watch = async (orderId, listener) => {
+      const unwatch = await watch(orderId, listener);
+      watches.push(orderId);
+      return unwatch;
+    };
+    const from = (remoteAddress: string, wait = 30_000) =>
+      Promise.resolve(h.app.inject({ method: 'GET', url: `/orders/o-1?wait=${wait}`, remoteAddress }));
+
+    const held = [from('2001:db8::1'), from('2001:db8::2')];
+    await watches.count(2, 'long-polls holding');
+    const over = await from('2001:db8::3'); // the same /64: the same client
+    assert.equal(over.statusCode, 429);
+    assert.deepEqual(over.json(), {
+      error: 'too many open waits from this client: at most 2 long-polls and /viz/events streams at a time',
+    });
+    assert.equal(over.headers['retry-after'], '1');
+    assert.equal(h.store.watchers('o-1'), 2, 'the refused one never watched');
+    assert.equal((await from('2001:db8::9', 0)).statusCode, 200, 'wait=0 holds nothing and is not refused');
+    const other = from('10.0.0.2'); // another client has its own slots
+    await watches.count(3, 'the other client holding');
+
+    h.store.setStatus('o-1', 'COMPLETED');
+    assert.deepEqual(
+      (await Promise.all([...held, other])).map((r) => r.statusCode),
+      [200, 200, 200],
+    );
+    assert.equal((await from('2001:db8::3')).statusCode, 200, 'answered long-polls give their slots back');
   });
 });

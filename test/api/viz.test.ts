@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
+import { Writable } from 'node:stream';
+import { createSseHub } from '../../src/api/sse.ts';
 import { OrderStatuses } from '../../src/schemas.ts';
 import { apiHarness, postOrder, validOrder, type ApiHarness } from '../helpers/api-app.ts';
-import { withTimeout } from '../helpers/wait.ts';
+import { Recorder, withTimeout } from '../helpers/wait.ts';
 
 let h: ApiHarness;
 afterEach(async () => h?.app.close());
@@ -109,5 +111,71 @@ describe('GET /viz/events', () => {
       seen += decoder.decode(value, { stream: true });
     }
     abort.abort();
+  });
+});
+
+describe('GET /viz/events per client', () => {
+  test('answers 429 to the stream past MAX_WAITS_PER_CLIENT, long-polls counted with the streams', async () => {
+    h = await apiHarness({ maxWaitsPerClient: 2 });
+    const url = await listening();
+    assert.equal((await postOrder(h.app, validOrder)).statusCode, 202);
+    const abort = new AbortController();
+    const open = async () => {
+      const res = await fetch(`${url}/viz/events`, { signal: abort.signal });
+      assert.equal(res.status, 200);
+      await withTimeout(sseReader(res.body!).next(), 'the first event');
+    };
+    try {
+      await open();
+      await open();
+      const over = await fetch(`${url}/viz/events`);
+      assert.equal(over.status, 429);
+      assert.equal(over.headers.get('retry-after'), '1');
+      assert.deepEqual(await over.json(), {
+        error: 'too many open waits from this client: at most 2 long-polls and /viz/events streams at a time',
+      });
+      const poll = await fetch(`${url}/orders/o-1?wait=30000`);
+      assert.equal(poll.status, 429, 'a long-poll takes the same slots');
+      await poll.body?.cancel();
+    } finally {
+      abort.abort();
+    }
+  });
+});
+
+/** A stream whose reader never reads: every write after the first stays in its buffer. */
+function neverRead(highWaterMark: number) {
+  const closed = new Recorder<true>();
+  const stream = new Writable({ highWaterMark, decodeStrings: false, write() {} });
+  stream.once('close', () => closed.push(true));
+  return { stream, closed };
+}
+
+describe('the SSE hub', () => {
+  test('drops a client that does not read once its unread bytes pass the bound, and keeps one that does', async () => {
+    const drops: number[] = [];
+    const hub = createSseHub({ bufferLimitBytes: 1_000, onDrop: (unread) => drops.push(unread) });
+    const stalled = neverRead(100);
+    const reading = new Writable({ highWaterMark: 100, decodeStrings: false, write: (_c, _e, done) => done() });
+    const left: string[] = [];
+    hub.add(stalled.stream, () => left.push('stalled'));
+    hub.add(reading, () => left.push('reading'));
+
+    const frame = `data: ${'x'.repeat(92)}\n\n`; // 100 bytes
+    for (let i = 0; i < 10; i++) hub.broadcast(frame);
+    assert.equal(stalled.stream.destroyed, false, 'at the bound, not past it: still there');
+    assert.equal(hub.size, 2);
+    hub.broadcast(frame);
+    await stalled.closed.count(1, 'the stalled stream destroyed');
+    assert.equal(stalled.stream.destroyed, true);
+    assert.deepEqual(left, ['stalled'], 'its slot is given back once');
+    assert.deepEqual(drops, [1_100]);
+    assert.equal(hub.size, 1);
+    assert.equal(hub.send(stalled.stream, frame), false, 'nothing more is written to it');
+
+    for (let i = 0; i < 100; i++) hub.broadcast(frame);
+    assert.equal(reading.destroyed, false, 'a client that reads is never dropped');
+    hub.endAll();
+    assert.deepEqual(left, ['stalled', 'reading']);
   });
 });

@@ -98,7 +98,9 @@ export async function startProcess(
   until: keyof typeof Banners = 'up',
 ): Promise<RunningProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
-    env: { ...process.env, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn', ...env },
+    // The suites' one client stands for many customers and long-polls hundreds of orders at
+    // once, so the per-client cap on open waits is off unless a test sets it.
+    env: { ...process.env, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'warn', MAX_WAITS_PER_CLIENT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];

@@ -19,6 +19,8 @@ describe('config', () => {
     assert.equal(c.topicPrefix, '');
     assert.equal(c.keyPrefix, '');
     assert.equal(c.rateLimitPerSec, 0);
+    assert.equal(c.httpRequestTimeoutMs, 10_000);
+    assert.equal(c.maxWaitsPerClient, 16);
     assert.equal(c.adminToken, undefined);
     assert.equal(c.userAuth, null, 'users are not authenticated unless told');
     assert.deepEqual(c.kafkaSecurity, { ssl: false, caFile: null, sasl: null });
@@ -80,6 +82,10 @@ describe('config', () => {
     ['TOPIC_PREFIX', 'a/b'],
     ['KEY_PREFIX', '{x}'],
     ['RATE_LIMIT_PER_SEC', 'fast'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '0'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '10s'],
+    ['MAX_WAITS_PER_CLIENT', '-1'],
+    ['MAX_WAITS_PER_CLIENT', 'many'],
     ['STEP_TIMEOUT_MS', '0'],
     ['MAX_IN_FLIGHT', '-1'],
     ['MAX_IN_FLIGHT', '1.5'],

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import type { Metrics } from '../../src/metrics.ts';
+import { LAG_CACHE_MS, type Metrics } from '../../src/metrics.ts';
 import { Groups, message, Topics } from '../../src/topics.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
@@ -157,6 +157,12 @@ describe('observability: metrics', () => {
     );
 
     await h.settle();
+    const { values: cached } = await metrics.consumerLag.get();
+    assert.ok(
+      cached.some((v) => v.value !== 0),
+      'within LAG_CACHE_MS a scrape gets the last reading, not a new query',
+    );
+    h.clock.advance(LAG_CACHE_MS);
     const { values } = await metrics.consumerLag.get();
     assert.ok(values.length > 0);
     assert.deepEqual(

@@ -13,7 +13,7 @@ import { createAdmissionGate } from '../../saga/admission-gate.ts';
 import type { ErrorCode } from '../../errors.ts';
 import { Id, Items } from '../../schemas.ts';
 import { childTrace, formatTraceparent, TRACEPARENT } from '../../trace.ts';
-import type { UserRouteOptions } from '../deps.ts';
+import type { UserRouteOptions, WaitingRouteOptions } from '../deps.ts';
 import { ApiError, fromStore, notFound, unavailable } from '../errors.ts';
 import { bodyHash, IDEMPOTENCY_HEADER, idempotencyKey, scopedKey } from '../idempotency.ts';
 import { createLongPolls, MAX_WAIT_MS } from '../long-poll.ts';
@@ -24,7 +24,10 @@ const OVERLOADED = 'too many orders in flight; nothing was recorded, retry after
 const PUBLISH_FAILED =
   'order recorded, but the broker did not confirm order.start; retry with the same Idempotency-Key';
 
-export const ordersRoutes: FastifyPluginAsync<UserRouteOptions> = async (app, { deps, users }) => {
+export const ordersRoutes: FastifyPluginAsync<UserRouteOptions & WaitingRouteOptions> = async (
+  app,
+  { deps, users, waits },
+) => {
   const { store, clock, metrics } = deps;
   const newOrderId = deps.newOrderId ?? randomUUID;
   const longPolls = createLongPolls(store);
@@ -112,7 +115,11 @@ export const ordersRoutes: FastifyPluginAsync<UserRouteOptions> = async (app, { 
     // soon: a long-poll on it is not held, so the time to answer tells nothing either.
     const subject = users.subject(request);
     if (subject !== null && view?.userId !== subject) throw notFound('order');
-    if (wait !== undefined) view = await longPolls.wait(orderId, wait, reply.raw);
+    if (wait !== undefined) {
+      // A held answer takes one of the client's MAX_WAITS_PER_CLIENT slots until it goes out.
+      const release = wait ? waits.take(request.ip) : () => {};
+      view = await longPolls.wait(orderId, wait, reply.raw).finally(release);
+    }
     if (view === null) throw notFound('order');
     return reply.send(view);
   });

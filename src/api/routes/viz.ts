@@ -2,12 +2,13 @@
  * GET /viz (the live statechart page), GET /viz/diagram.svg, and GET /viz/events: a
  * text/event-stream of `store.statusCounts()`, sent on connect and every 500 ms while
  * anyone listens. One shared ticker reads the store for every client; the streams are
- * ended in preClose so app.close() does not wait on them.
+ * ended in preClose so app.close() does not wait on them. Each stream holds one of its
+ * client's MAX_WAITS_PER_CLIENT slots, and a client that stops reading is dropped (sse.ts).
  */
-import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import { diagramSvg, renderPage } from '../../viz/page.ts';
-import type { RouteOptions } from '../deps.ts';
+import type { WaitingRouteOptions } from '../deps.ts';
+import { createSseHub } from '../sse.ts';
 
 export const VIZ_TICK_MS = 500;
 
@@ -15,9 +16,12 @@ export const VIZ_TICK_MS = 500;
 const CSP =
   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:";
 
-export const vizRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps }) => {
+export const vizRoutes: FastifyPluginAsync<WaitingRouteOptions> = async (app, { deps, waits }) => {
   const { store, clock } = deps;
-  const clients = new Set<ServerResponse>();
+  const clients = createSseHub({
+    ...(deps.sseBufferLimitBytes === undefined ? {} : { bufferLimitBytes: deps.sseBufferLimitBytes }),
+    onDrop: (unread) => app.log.debug({ unread }, 'viz: dropped a client that does not read'),
+  });
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
 
@@ -35,27 +39,20 @@ export const vizRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps })
     if (ticking) return; // a slow store skips a beat rather than piling up reads
     ticking = true;
     try {
-      const f = await frame();
-      for (const res of clients) res.write(f);
+      clients.broadcast(await frame());
     } finally {
       ticking = false;
     }
   };
 
-  const drop = (res: ServerResponse) => {
-    clients.delete(res);
+  const stopIfIdle = () => {
     if (clients.size === 0 && timer) {
       clearInterval(timer);
       timer = undefined;
     }
   };
 
-  app.addHook('preClose', async () => {
-    for (const res of [...clients]) {
-      res.end();
-      drop(res);
-    }
-  });
+  app.addHook('preClose', async () => clients.endAll());
 
   app.get('/viz', async (_request, reply) => {
     const page = renderPage(await diagramSvg());
@@ -66,7 +63,8 @@ export const vizRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps })
     reply.type('image/svg+xml; charset=utf-8').send(await diagramSvg()),
   );
 
-  app.get('/viz/events', async (_request, reply) => {
+  app.get('/viz/events', async (request, reply) => {
+    const release = waits.take(request.ip); // a 429 before anything is written
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -75,11 +73,12 @@ export const vizRoutes: FastifyPluginAsync<RouteOptions> = async (app, { deps })
       connection: 'keep-alive',
     });
     res.write(`retry: 2000\n\n`);
-    clients.add(res);
-    // The response's close, not the request's: a request closes as soon as its body is read.
-    res.once('close', () => drop(res));
+    // The hub listens for the response's close, not the request's: a request closes as soon as its body is read.
+    clients.add(res, () => {
+      release();
+      stopIfIdle();
+    });
     timer ??= setInterval(() => void tick(), VIZ_TICK_MS).unref();
-    const first = await frame();
-    if (clients.has(res)) res.write(first);
+    clients.send(res, await frame());
   });
 };
