@@ -11,13 +11,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { createMemoryBroker, type MemoryBroker } from '../../adapters/broker/memory.ts';
-import { createMemoryStore, type MemoryStore } from '../../adapters/store/memory.ts';
-import { BODY_LIMIT_BYTES, buildApi } from '../../src/api/app.ts';
-import { ManualClock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
-import { createMetrics } from '../../src/metrics.ts';
+import { BODY_LIMIT_BYTES } from '../../src/api/app.ts';
 import { demoProducts, demoUsers } from '../../src/demo.ts';
+import { memoryApi, type MemoryApi } from '../helpers/api-app.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -27,32 +23,17 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 // http-limits.test.ts, and cannot happen through inject).
 const CONTRACT_STATUSES = new Set([202, 400, 413, 415, 422, 429, 503]);
 
+let api: MemoryApi;
 let app: FastifyInstance;
-let store: MemoryStore;
-let broker: MemoryBroker;
 
 before(async () => {
-  const clock = new ManualClock();
-  store = createMemoryStore({ clock, orderRetentionMs: 60_000 });
-  broker = createMemoryBroker({ clock });
-  await store.seed(demoProducts, demoUsers);
-  app = await buildApi({
-    store,
-    broker,
-    clock,
-    metrics: createMetrics(),
-    logger: silentLogger,
-    rateLimitPerSec: 0,
-    adminToken: undefined,
-    stepTimeoutMs: 30_000,
-    compensationRetry: { initialMs: 1_000, maxMs: 30_000, factor: 2 },
-  });
+  api = await memoryApi();
+  await api.store.seed(demoProducts, demoUsers);
+  app = api.app;
 });
 
 after(async () => {
-  await app?.close();
-  await broker?.close();
-  await store?.close();
+  await api?.close();
 });
 
 // --- bodies ---------------------------------------------------------------------------

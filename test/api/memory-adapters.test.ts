@@ -2,39 +2,21 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createMemoryBroker, type MemoryBroker } from '../../adapters/broker/memory.ts';
-import { createMemoryStore, type MemoryStore } from '../../adapters/store/memory.ts';
-import { buildApi } from '../../src/api/app.ts';
-import { ManualClock } from '../../src/clock.ts';
-import { silentLogger } from '../../src/log.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { validOrder } from '../helpers/api-app.ts';
+import type { MemoryStore } from '../../adapters/store/memory.ts';
+import { memoryApi, validOrder, type MemoryApi } from '../helpers/api-app.ts';
 
+let api: MemoryApi | undefined;
 let app: FastifyInstance;
 let store: MemoryStore;
-let broker: MemoryBroker;
 
 async function start(): Promise<void> {
-  const clock = new ManualClock();
-  store = createMemoryStore({ clock, orderRetentionMs: 60_000 });
-  broker = createMemoryBroker({ clock });
-  app = await buildApi({
-    store,
-    broker,
-    clock,
-    metrics: createMetrics(),
-    logger: silentLogger,
-    rateLimitPerSec: 0,
-    adminToken: undefined,
-    stepTimeoutMs: 30_000,
-    compensationRetry: { initialMs: 1_000, maxMs: 30_000, factor: 2 },
-  });
+  api = await memoryApi();
+  ({ app, store } = api);
 }
 
 afterEach(async () => {
-  await app?.close();
-  await broker?.close();
-  await store?.close();
+  await api?.close();
+  api = undefined;
 });
 
 const post = (headers: Record<string, string> = {}) =>
