@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { openSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -34,6 +34,18 @@ async function healthy(port: number): Promise<boolean> {
   }
 }
 
+/** Starts of a role whose port was taken before it could bind it, before giving up. */
+const PORT_TAKEN_ATTEMPTS = 4;
+
+/** The last lines of a role's log, for an error that names why it stopped. */
+function tail(path: string, lines = 8): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
 export class RoleProcess {
   private child: ChildProcess | null = null;
   private exited: Promise<unknown> = Promise.resolve();
@@ -42,13 +54,18 @@ export class RoleProcess {
   private constructor(
     readonly role: Role,
     readonly name: string,
-    readonly port: number,
+    private chosenPort: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly logDir: string,
   ) {}
 
   static async create(role: Role, name: string, env: NodeJS.ProcessEnv, logDir: string): Promise<RoleProcess> {
     return new RoleProcess(role, name, await freePort(), env, logDir);
+  }
+
+  /** Its HTTP port: kept across restarts (clients of the api reconnect to it). */
+  get port(): number {
+    return this.chosenPort;
   }
 
   get url(): string {
@@ -59,9 +76,31 @@ export class RoleProcess {
     return this.child !== null;
   }
 
-  /** Spawns the role; resolves once /healthz answers 200 (it may wait for its services). */
+  /**
+   * Spawns the role; resolves once /healthz answers 200 (it may wait for its services).
+   * The port was free when it was chosen, but anything on the machine may take it before
+   * the role binds it (an outgoing connection's ephemeral port, say): a role that stops
+   * because its port is taken is started again, on a new port at its first start (nobody
+   * knows the old one yet), else on the same port once it is free again.
+   */
   async start(timeoutMs = 120_000): Promise<void> {
-    const log = openSync(join(this.logDir, `${this.name}.${++this.starts}.log`), 'a');
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.spawnOnce(timeoutMs);
+      if (outcome.healthy) return;
+      const portTaken = outcome.logTail.includes('is already in use');
+      if (!portTaken || attempt >= PORT_TAKEN_ATTEMPTS) {
+        throw new Error(`${this.name} exited during start-up (${outcome.logPath}):\n${outcome.logTail}`);
+      }
+      if (this.starts === attempt) this.chosenPort = await freePort();
+      else await delay(500);
+    }
+  }
+
+  private async spawnOnce(
+    timeoutMs: number,
+  ): Promise<{ healthy: true } | { healthy: false; logPath: string; logTail: string }> {
+    const logPath = join(this.logDir, `${this.name}.${++this.starts}.log`);
+    const log = openSync(logPath, 'a');
     const portVar = this.role === 'api' ? 'PORT' : 'METRICS_PORT';
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), this.role], {
       cwd: root,
@@ -75,11 +114,11 @@ export class RoleProcess {
     });
     const until = Date.now() + timeoutMs;
     while (!(await healthy(this.port))) {
-      if (this.child !== child)
-        throw new Error(`${this.name} exited during start-up (see ${this.logDir}/${this.name}.${this.starts}.log)`);
-      if (Date.now() > until) throw new Error(`${this.name} not healthy within ${timeoutMs} ms`);
+      if (this.child !== child) return { healthy: false, logPath, logTail: tail(logPath) };
+      if (Date.now() > until) throw new Error(`${this.name} not healthy within ${timeoutMs} ms (${logPath})`);
       await delay(100);
     }
+    return { healthy: true };
   }
 
   /** SIGTERM and wait for the exit (a clean shutdown leaves the consumer group). */

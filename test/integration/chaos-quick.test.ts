@@ -46,8 +46,9 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
     );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    await once(child, 'exit');
+    const [code] = (await once(child, 'exit')) as [number | null];
     const line = out.trim().split('\n').pop() ?? '';
+    assert.ok(line.startsWith('{'), `chaos printed no summary (exit ${code}); its stderr above says why`);
     const summary = JSON.parse(line) as { runs: RunResult[] };
     process.stdout.write(
       `${out
