@@ -279,7 +279,7 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
           topics: [T1],
           handler: async (d) => rec.push(Number(d.headers[SEQ])),
         });
-        // Concurrent calls: the first leaves at once, the others together in one batch.
+        // Concurrent calls: they leave together in one batch, which Kafka refuses as too large.
         const results = await Promise.allSettled([
           broker.publish([msg(T1, key, 0)]),
           broker.publish([msg(T1, key, 1)]),
