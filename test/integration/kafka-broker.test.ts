@@ -14,14 +14,21 @@ import {
   type KafkaBroker,
   type KafkaBrokerOptions,
 } from '../../adapters/broker/kafka.ts';
-import { BrokerUnavailableError, ConfigError, MessageTooLargeError } from '../../src/errors.ts';
+import {
+  BrokerUnavailableError,
+  ConfigError,
+  MessageTooLargeError,
+  StoreUnavailableError,
+  UNKNOWN_FAILURE_ATTEMPTS,
+} from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
 import { DlqHeaders, type Delivery, type Subscription } from '../../src/ports/broker.ts';
+import { seededRng } from '../../src/random.ts';
 import { FastBackoff } from '../../src/retry.ts';
 import { dlqOf, message, Topics, type TopicName } from '../../src/topics.ts';
 import { brokerContract } from '../contract/broker.contract.ts';
 import { createTopic, deleteTopics, findKafka, publishRaw, uniquePrefix, type MemberReport } from '../helpers/kafka.ts';
-import { Recorder } from '../helpers/wait.ts';
+import { deferred, nextTurn, Recorder } from '../helpers/wait.ts';
 
 const found = await findKafka();
 const brokers = found.endpoint?.brokers ?? [];
@@ -56,6 +63,25 @@ async function fresh(
 
 const msg = (topic: TopicName, key: string, seq: number, headers: Record<string, string> = {}) =>
   message(topic as typeof T1, { orderId: key }, { ...headers, [SEQ]: String(seq) });
+
+/** `count` keys of this run that share one partition (the producer's own partitioner says which). */
+function keysOnOnePartition(broker: KafkaBroker, prefix: string, count: number): string[] {
+  const keys: string[] = [];
+  for (let i = 0; keys.length < count; i++) {
+    const key = `${prefix}k${i}`;
+    if (broker.partitionOf?.(key) === 0) keys.push(key);
+  }
+  return keys;
+}
+
+/**
+ * Gives the group a committed offset on every partition (a member joined and left), so
+ * messages published now wait for the next member and reach it in its first fetch.
+ */
+async function positionGroup(broker: KafkaBroker, group: string, topics: TopicName[]): Promise<void> {
+  const first = await broker.subscribe({ group, topics, handler: async () => {} });
+  await first.close();
+}
 
 describe('co-partitioned assignment', () => {
   it('gives partition p of every topic to the same member, members sorted by id', () => {
@@ -222,6 +248,210 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
       }
     });
 
+    describe('batched loop: keys side by side within a partition', () => {
+      it('handles two keys of one partition side by side: a handler of key A waiting for key B completes', async () => {
+        const { broker, prefix, done } = await fresh();
+        const [a, b] = keysOnOnePartition(broker, prefix, 2) as [string, string];
+        const bHandled = deferred();
+        const rec = new Recorder<string>();
+        let sub: Subscription | undefined;
+        try {
+          sub = await broker.subscribe({
+            group: `${prefix}side`,
+            topics: [T1],
+            handler: async (d) => {
+              if (d.key === a) await bHandled.promise;
+              rec.push(d.key);
+              if (d.key === b) bHandled.resolve();
+            },
+          });
+          // A before B in the partition: one at a time, A would wait for B forever.
+          await broker.publish([msg(T1, a, 0), msg(T1, b, 0)]);
+          await rec.until((keys) => keys.includes(a), 'key A, which waits for key B', SLOW_MS);
+          assert.deepEqual(rec.items, [b, a]);
+        } finally {
+          bHandled.resolve();
+          await sub?.close();
+          await done();
+        }
+      });
+
+      it("keeps each key's messages in offset order while many keys of a partition run side by side (seeded)", async () => {
+        const seed = 20261129;
+        const rng = seededRng(seed);
+        const { broker, prefix, done } = await fresh();
+        const group = `${prefix}order`;
+        const keys = Array.from({ length: 40 }, (_, i) => `${prefix}k${i}`);
+        const perKey = 10;
+        // Interleaved at random: each key's seq still rises in publish order.
+        const next = new Map(keys.map((k) => [k, 0]));
+        const plan: { key: string; seq: number }[] = [];
+        while (plan.length < keys.length * perKey) {
+          const key = keys[rng.int(keys.length)]!;
+          const seq = next.get(key)!;
+          if (seq === perKey) continue;
+          next.set(key, seq + 1);
+          plan.push({ key, seq });
+        }
+        const rec = new Recorder<{ key: string; seq: number }>();
+        const active = new Map<number, number>();
+        let widest = 0;
+        let sub: Subscription | undefined;
+        try {
+          await positionGroup(broker, group, [T1]);
+          await broker.publish(plan.map(({ key, seq }) => msg(T1, key, seq)));
+          sub = await broker.subscribe({
+            group,
+            topics: [T1],
+            handler: async (d) => {
+              const now = (active.get(d.partition) ?? 0) + 1;
+              active.set(d.partition, now);
+              widest = Math.max(widest, now);
+              // A seeded number of event-loop turns: handlers overlap in varying order.
+              for (let i = rng.int(4); i > 0; i--) await nextTurn();
+              rec.push({ key: d.key, seq: Number(d.headers[SEQ]) });
+              active.set(d.partition, (active.get(d.partition) ?? 1) - 1);
+            },
+          });
+          await rec.count(plan.length, 'deliveries', SLOW_MS);
+          for (const key of keys) {
+            assert.deepEqual(
+              rec.items.filter((r) => r.key === key).map((r) => r.seq),
+              Array.from({ length: perKey }, (_, i) => i),
+              `key ${key} in offset order (seed ${seed})`,
+            );
+          }
+          assert.ok(widest > 1, `handlers of one partition overlapped (at most ${widest} at once; seed ${seed})`);
+        } finally {
+          await sub?.close();
+          await done();
+        }
+      });
+
+      it('retries a message of key A without holding key B, and commits nothing past it until it succeeds', async () => {
+        const { broker, prefix, done } = await fresh();
+        const group = `${prefix}retry`;
+        const [a, b] = keysOnOnePartition(broker, prefix, 2) as [string, string];
+        const attemptsA = new Recorder<number>();
+        const handledB = new Recorder<number>();
+        const later = new Recorder<{ key: string; seq: number }>();
+        let sub: Subscription | undefined;
+        try {
+          sub = await broker.subscribe({
+            group,
+            topics: [T1],
+            handler: async (d) => {
+              if (d.key !== a) return handledB.push(Number(d.headers[SEQ]));
+              attemptsA.push(d.attempt);
+              throw new StoreUnavailableError('the store is away (test)');
+            },
+          });
+          await broker.publish([msg(T1, a, 0), msg(T1, b, 0), msg(T1, b, 1), msg(T1, b, 2)]);
+          await handledB.until((s) => [0, 1, 2].every((x) => s.includes(x)), "key B's messages, behind A's", SLOW_MS);
+          await attemptsA.until((ns) => ns.includes(3), "A's message redelivered (attempt 3)", SLOW_MS);
+          assert.deepEqual(attemptsA.items.slice(0, 3), [1, 2, 3], 'A counts its own attempts');
+          await sub.close();
+          sub = undefined;
+          // A new member of the group starts at the committed offset: A's message, B's after it.
+          sub = await broker.subscribe({
+            group,
+            topics: [T1],
+            handler: async (d) => later.push({ key: d.key, seq: Number(d.headers[SEQ]) }),
+          });
+          await later.until((items) => items.some((r) => r.key === a), "A's message, still uncommitted", SLOW_MS);
+          await later.until((items) => items.filter((r) => r.key === b).length === 3, "B's messages again", SLOW_MS);
+          assert.deepEqual(
+            later.items.filter((r) => r.key === b).map((r) => r.seq),
+            [0, 1, 2],
+            'handled after A, so redelivered with it (duplicates the handlers absorb)',
+          );
+        } finally {
+          await sub?.close();
+          await done();
+        }
+      });
+
+      it('counts the attempts of each failing message of a partition on its own, up to the poison bound', async () => {
+        const { broker, prefix, done } = await fresh();
+        const [a, c] = keysOnOnePartition(broker, prefix, 2) as [string, string];
+        const attempts = new Recorder<{ key: string; attempt: number }>();
+        const letters = new Recorder<string>();
+        let sub: Subscription | undefined;
+        try {
+          sub = await broker.subscribe({
+            group: `${prefix}poison-wave`,
+            topics: [T1, dlqOf(T1) as unknown as TopicName],
+            handler: async (d) => {
+              if ((d.topic as string) === dlqOf(T1)) return letters.push(d.key);
+              attempts.push({ key: d.key, attempt: d.attempt });
+              // Of unknown kind: retried, then dead-lettered on its last allowed attempt.
+              throw new TypeError(`bug while handling ${d.key}`);
+            },
+          });
+          await broker.publish([msg(T1, a, 0), msg(T1, c, 0)]);
+          await letters.until((ks) => ks.includes(a) && ks.includes(c), 'both dead letters', SLOW_MS);
+          for (const key of [a, c]) {
+            assert.deepEqual(
+              attempts.items.filter((r) => r.key === key).map((r) => r.attempt),
+              Array.from({ length: UNKNOWN_FAILURE_ATTEMPTS }, (_, i) => i + 1),
+              `${key}: attempts 1..${UNKNOWN_FAILURE_ATTEMPTS}, then its dead letter`,
+            );
+          }
+        } finally {
+          await sub?.close();
+          await done();
+        }
+      });
+
+      it('keeps the keys in flight within the per-partition and the per-subscription bounds', async () => {
+        const perPartition = 2;
+        const overall = 5;
+        const { broker, prefix, done } = await fresh({
+          consumer: { ...fastConsumer, keysInFlightPerPartition: perPartition, keysInFlight: overall },
+        });
+        const group = `${prefix}bounds`;
+        const keys = Array.from({ length: 60 }, (_, i) => `${prefix}k${i}`);
+        const rec = new Recorder<string>();
+        const full = deferred();
+        const active = new Map<number, number>();
+        let total = 0;
+        let widestTotal = 0;
+        let widestPartition = 0;
+        let sub: Subscription | undefined;
+        try {
+          await positionGroup(broker, group, [T1]);
+          await broker.publish(keys.map((k) => msg(T1, k, 0)));
+          sub = await broker.subscribe({
+            group,
+            topics: [T1],
+            handler: async (d) => {
+              total++;
+              const here = (active.get(d.partition) ?? 0) + 1;
+              active.set(d.partition, here);
+              widestTotal = Math.max(widestTotal, total);
+              widestPartition = Math.max(widestPartition, here);
+              // Held until the bound is reached: the first handlers wait for each other.
+              if (total >= overall) full.resolve();
+              await full.promise;
+              rec.push(d.key);
+              total--;
+              active.set(d.partition, (active.get(d.partition) ?? 1) - 1);
+            },
+          });
+          await rec.count(keys.length, 'deliveries', SLOW_MS);
+          assert.equal(widestTotal, overall, 'the subscription reached, and kept to, its bound');
+          assert.ok(
+            widestPartition <= perPartition,
+            `at most ${perPartition} keys of a partition (saw ${widestPartition})`,
+          );
+        } finally {
+          full.resolve();
+          await sub?.close();
+          await done();
+        }
+      });
+    });
+
     it('refuses to start, in one line, when the saga input topics differ in partition count', async () => {
       const prefix = uniquePrefix();
       const early = await createKafkaBroker(options(prefix, { partitions: 2, ensureTopicsAtStart: false }));
@@ -279,7 +509,7 @@ describe('Kafka broker', { skip: found.skip ?? false }, () => {
           topics: [T1],
           handler: async (d) => rec.push(Number(d.headers[SEQ])),
         });
-        // Concurrent calls: the first leaves at once, the others together in one batch.
+        // Concurrent calls: they leave together in one batch, which Kafka refuses as too large.
         const results = await Promise.allSettled([
           broker.publish([msg(T1, key, 0)]),
           broker.publish([msg(T1, key, 1)]),

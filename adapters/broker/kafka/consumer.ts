@@ -1,9 +1,13 @@
 /**
  * One group member per subscribe(): a kafkajs consumer with the co-partitioned assigner,
- * no auto-commit, and eachBatch. Within a partition one message is handled at a time
- * (one order's messages share a partition); partitions run side by side. A handled
- * message is committed (offset + 1) after its handler resolved, at the end of each batch
- * or every commitIntervalMs within a long one.
+ * no auto-commit, and eachBatch. Each fetched batch is handled as a wave (batch-loop.ts):
+ * its messages grouped by key (the orderId), one key's messages strictly in offset order,
+ * different keys side by side, bounded per partition (keysInFlightPerPartition) and over
+ * all the member's partitions (keysInFlight, one Permits); partitions run side by side.
+ * The wave's publishes leave together (producer.ts). What is committed (offset + 1) is
+ * the highest offset below which every message is handled, after those handlers resolved,
+ * at the end of each batch or every commitIntervalMs within a long one; a message to be
+ * retried backs its partition off and is fetched again, with what followed it.
  *
  * Start positions: fromBeginning is false, so a partition with no committed offset starts
  * at its end. Each new assignment pauses its partitions, commits the end of any partition
@@ -21,8 +25,10 @@ import { CommitBatcher } from './commits.ts';
 import { unavailable, within } from './errors.ts';
 import type { ConsumerTuning } from './options.ts';
 import type { TopicNames } from './topic-names.ts';
-import { deliver, type DeliveryDeps } from './delivery.ts';
+import { handleBatch } from './batch-loop.ts';
+import type { DeliveryDeps } from './delivery.ts';
 import { PartitionHolds, tpKey, type TopicPartition } from './holds.ts';
+import { Permits } from './permits.ts';
 import { startPositions } from './positions.ts';
 import type { Publisher } from './producer.ts';
 
@@ -43,6 +49,8 @@ export class KafkaSubscription implements Subscription {
   private readonly consumer: Consumer;
   private readonly holds: PartitionHolds;
   private readonly commits = new CommitBatcher();
+  /** Keys in flight over all this member's partitions (tuning.keysInFlight). */
+  private readonly permits: Permits;
   private readonly delivery: DeliveryDeps;
   private readonly group: string;
   private readonly log: Logger;
@@ -85,6 +93,7 @@ export class KafkaSubscription implements Subscription {
     // A crash after start() stopped waiting must not become an unhandled rejection.
     this.firstJoin.catch(() => undefined);
     this.holds = new PartitionHolds(this.consumer);
+    this.permits = new Permits(t.keysInFlight);
     const { names, publisher, redelivery, onError } = deps;
     this.delivery = {
       handler: options.handler,
@@ -174,7 +183,7 @@ export class KafkaSubscription implements Subscription {
     this.joined();
   }
 
-  private async eachBatch({
+  private eachBatch({
     batch,
     resolveOffset,
     heartbeat,
@@ -182,34 +191,22 @@ export class KafkaSubscription implements Subscription {
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> {
-    const { topic, partition } = batch;
-    const k = tpKey(topic, partition);
-    const commit = (next: number): Promise<void> =>
-      this.commits.commit(commitOffsetsIfNecessary, topic, partition, next);
-    let handled: number | null = null;
-    let lastCommit = Date.now();
-    try {
-      for (const message of batch.messages) {
-        if (this.stopping || this.rejoining || !isRunning() || isStale() || !this.assigned.has(k)) break;
-        const retryIn = await deliver(this.delivery, topic, partition, message);
-        if (retryIn !== null) {
-          this.holds.backOff({ topic, partition }, retryIn);
-          break;
-        }
-        resolveOffset(message.offset);
-        handled = Number(message.offset);
-        if (Date.now() - lastCommit >= this.deps.tuning.commitIntervalMs) {
-          await commit(handled + 1);
-          handled = null;
-          lastCommit = Date.now();
-        }
-        await heartbeat().catch((err: unknown) => {
+    const k = tpKey(batch.topic, batch.partition);
+    return handleBatch(
+      {
+        delivery: this.delivery,
+        holds: this.holds,
+        commits: this.commits,
+        permits: this.permits,
+        keysInFlightPerPartition: this.deps.tuning.keysInFlightPerPartition,
+        commitIntervalMs: this.deps.tuning.commitIntervalMs,
+        heartbeatInterval: this.deps.tuning.heartbeatInterval,
+        halted: () => this.stopping || this.rejoining || !isRunning() || isStale() || !this.assigned.has(k),
+        onHeartbeatFailed: () => {
           this.rejoining = true;
-          throw err;
-        });
-      }
-    } finally {
-      if (handled !== null) await commit(handled + 1);
-    }
+        },
+      },
+      { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary },
+    );
   }
 }

@@ -56,7 +56,7 @@ export async function deliver(
     if (!parsed.ok && !deadLetterTopic)
       throw new InvalidMessageError(`message at ${name}/${partition}@${offset} is not JSON: ${parsed.reason}`);
     await deps.handler(delivery);
-    deps.holds.settled(k);
+    deps.holds.settled(k, offset);
     return null;
   } catch (e) {
     err = e;
@@ -65,7 +65,7 @@ export async function deliver(
   if (deadLetterNow(err, attempt)) {
     if (deadLetterTopic) {
       // A dead letter's dead letter has nowhere to go; reported above, then passed over.
-      deps.holds.settled(k);
+      deps.holds.settled(k, offset);
       return null;
     }
     try {
@@ -76,7 +76,7 @@ export async function deliver(
         if (!(tooLarge instanceof MessageTooLargeError)) throw tooLarge;
         await deps.publisher.send([deadLetter(deps.names, delivery, message.value, original, err, { stub: true })]);
       }
-      deps.holds.settled(k);
+      deps.holds.settled(k, offset);
       return null;
     } catch (dlqErr) {
       deps.log.warn(

@@ -20,8 +20,13 @@ export const tpKey = (topic: string, partition: number): string => `${topic}|${p
 export class PartitionHolds {
   private readonly holds = new Map<string, { tp: TopicPartition; reasons: Set<HoldReason> }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Redelivery count of the message a partition is retrying: attempt n+1 of that offset. */
-  private readonly attempts = new Map<string, { offset: number; attempt: number }>();
+  private closed = false;
+  /**
+   * Redelivery counts of the messages a partition is retrying, by offset: attempt n+1 of
+   * that offset. Several messages of one partition may fail in one wave (different keys run
+   * side by side), and each keeps its own count toward the poison bound (deadLetterNow).
+   */
+  private readonly attempts = new Map<string, Map<number, number>>();
 
   constructor(private readonly consumer: Consumer) {}
 
@@ -46,6 +51,8 @@ export class PartitionHolds {
 
   /** Holds the partition for `ms`, then lets it fetch again from the failed message. */
   backOff(tp: TopicPartition, ms: number): void {
+    // A batch that settles after close() began: the consumer is leaving, and its timer would outlive it.
+    if (this.closed) return;
     const k = tpKey(tp.topic, tp.partition);
     clearTimeout(this.timers.get(k));
     this.hold(tp, 'backoff');
@@ -59,16 +66,20 @@ export class PartitionHolds {
   }
 
   attemptOf(k: string, offset: number): number {
-    const a = this.attempts.get(k);
-    return a && a.offset === offset ? a.attempt : 1;
+    return this.attempts.get(k)?.get(offset) ?? 1;
   }
 
   failed(k: string, offset: number, attempt: number): void {
-    this.attempts.set(k, { offset, attempt: attempt + 1 });
+    let byOffset = this.attempts.get(k);
+    if (!byOffset) this.attempts.set(k, (byOffset = new Map()));
+    byOffset.set(offset, attempt + 1);
   }
 
-  settled(k: string): void {
-    this.attempts.delete(k);
+  settled(k: string, offset: number): void {
+    const byOffset = this.attempts.get(k);
+    if (!byOffset) return;
+    byOffset.delete(offset);
+    if (byOffset.size === 0) this.attempts.delete(k);
   }
 
   /** A new assignment: everything about partitions that are no longer ours is dropped. */
@@ -86,7 +97,9 @@ export class PartitionHolds {
     }
   }
 
+  /** The consumer is closing: no more backoffs, and none pending. */
   clear(): void {
+    this.closed = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }

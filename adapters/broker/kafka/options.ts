@@ -17,6 +17,10 @@ export interface ConsumerTuning {
   closeTimeoutMs: number;
   /** A long batch commits what it has handled at least this often. */
   commitIntervalMs: number;
+  /** Keys (orderIds) of one partition handled side by side; default KEYS_IN_FLIGHT_PER_PARTITION. */
+  keysInFlightPerPartition: number;
+  /** Keys handled side by side over all the partitions of one subscription; default KEYS_IN_FLIGHT. */
+  keysInFlight: number;
   /**
    * kafkajs retries inside a running consumer before it crashes. A crashed consumer
    * restarts as a new group member, and the group then waits out the old member's
@@ -62,6 +66,14 @@ export interface KafkaBrokerOptions {
   client?: Partial<ClientTuning>;
 }
 
+/**
+ * Bounds of the batched loop (consumer.ts): a partition's batch runs at most this many
+ * keys' chains at once, and one subscription at most KEYS_IN_FLIGHT over all its
+ * partitions. Each chain is one order's messages of that batch, one after the other.
+ */
+export const KEYS_IN_FLIGHT_PER_PARTITION = 64;
+export const KEYS_IN_FLIGHT = 512;
+
 // Handover is business time (rule `faults-heal`, docs/architecture.md): a member that died
 // holds its partitions until its session times out, and every member learns of a
 // rebalance only at its next heartbeat, so both are short next to a step's deadline.
@@ -75,6 +87,8 @@ export const defaultConsumerTuning: ConsumerTuning = {
   joinTimeoutMs: 60_000,
   closeTimeoutMs: 10_000,
   commitIntervalMs: 1_000,
+  keysInFlightPerPartition: KEYS_IN_FLIGHT_PER_PARTITION,
+  keysInFlight: KEYS_IN_FLIGHT,
   retries: 60,
 };
 

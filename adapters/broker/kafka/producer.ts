@@ -1,9 +1,11 @@
 /**
  * One shared idempotent producer, acks from all in-sync replicas. kafkajs serialises an
  * idempotent producer's requests per broker anyway, so concurrent publish() calls are
- * coalesced: while one sendBatch is in flight, the next calls queue up and leave together
- * in the following one (no linger: an idle producer sends at once). Each call resolves
- * when the sendBatch holding its messages is acknowledged.
+ * coalesced: the calls made within one turn of the event loop (the linger,
+ * `lingerOneTurn`: setImmediate, so no timer) leave together in one sendBatch, and while
+ * one is in flight the next calls queue up and leave together in the following one. So
+ * the sends of a wave of handlers (consumer.ts) go out and are acknowledged together.
+ * Each call resolves, or fails, with the sendBatch holding its messages.
  *
  * A batch is capped in bytes as well as in messages: Kafka's limit (`message.max.bytes`)
  * applies to all the messages of one partition in one request, so a batch never holds
@@ -36,7 +38,12 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-/** Calls queued behind an in-flight send leave in one sendBatch of up to this many messages... */
+/**
+ * How long an idle producer waits for more calls before it sends: one turn of the event
+ * loop. Handlers resumed by the same I/O (one pipelined Redis reply) publish in that turn.
+ */
+const lingerOneTurn = (send: () => void): void => void setImmediate(send);
+/** Calls queued together leave in one sendBatch of up to this many messages... */
 const MAX_COALESCED = 5_000;
 /** ...and up to this many bytes (batchBytes summed). */
 export const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES;
@@ -63,6 +70,8 @@ export class Publisher {
   private connecting: Promise<Producer> | null = null;
   private queue: Pending[] = [];
   private sending = false;
+  /** A drain is due at the end of this turn (lingerOneTurn). */
+  private lingering = false;
   private idle: (() => void)[] = [];
 
   constructor(
@@ -89,13 +98,19 @@ export class Publisher {
           this.queue.push({ records: part, bytes, alone: false, resolve, reject }),
         ),
     );
-    if (!this.sending) void this.drain();
+    if (!this.sending && !this.lingering) {
+      this.lingering = true;
+      lingerOneTurn(() => {
+        this.lingering = false;
+        void this.drain();
+      });
+    }
     return sent.length === 1 ? sent[0]! : Promise.all(sent).then(() => undefined);
   }
 
   /** Waits for queued sends, then disconnects. */
   async close(): Promise<void> {
-    if (this.sending) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.sending || this.lingering) await new Promise<void>((resolve) => this.idle.push(resolve));
     const producer = this.producer;
     this.producer = null;
     this.connecting = null;
