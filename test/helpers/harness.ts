@@ -6,7 +6,7 @@
 import { createMemoryBroker, type MemoryBroker } from '../../adapters/broker/memory.ts';
 import { createMemoryStore, type MemoryStore } from '../../adapters/store/memory.ts';
 import { ManualClock } from '../../src/clock.ts';
-import { loadConfig, type MemoryFaults } from '../../src/config.ts';
+import { loadConfig, noFaults, type MemoryFaults } from '../../src/config.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Broker, Handler } from '../../src/ports/broker.ts';
 import type { Product, User } from '../../src/ports/store.ts';
@@ -73,7 +73,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   const seed = opts.seed ?? 1;
   const stepTimeoutMs = opts.stepTimeoutMs ?? 1_000;
   const clock = new ManualClock();
-  const faults: MemoryFaults = { dup: 0, crash: 0, reorder: 0, pubfail: 0, seed, ...opts.faults };
+  const faults: MemoryFaults = { ...noFaults(seed), ...opts.faults };
   const broker = createMemoryBroker({
     mode: 'manual',
     faults,

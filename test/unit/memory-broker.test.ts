@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions } from '../../adapters/broker/memory.ts';
 import { PartitionLog } from '../../adapters/broker/memory/log.ts';
 import { fnv1a32, partitionOf } from '../../adapters/broker/memory/partitioner.ts';
-import type { MemoryFaults } from '../../src/config.ts';
+import { noFaults, type MemoryFaults } from '../../src/config.ts';
 import { BrokerUnavailableError, InvalidMessageError, StoreUnavailableError } from '../../src/errors.ts';
 import { DlqHeaders, type Delivery, type Handler } from '../../src/ports/broker.ts';
 import { FastBackoff } from '../../src/retry.ts';
@@ -25,14 +25,7 @@ const msg = (
   seq: number,
   headers: Record<string, string> = {},
 ): OutMessage => message(topic, { orderId: key }, { ...headers, [SEQ]: String(seq) });
-const faults = (f: Partial<MemoryFaults>): MemoryFaults => ({
-  dup: 0,
-  crash: 0,
-  reorder: 0,
-  pubfail: 0,
-  seed: 1,
-  ...f,
-});
+const faults = (f: Partial<MemoryFaults>): MemoryFaults => ({ ...noFaults(), ...f });
 const manual = (opts: MemoryBrokerOptions = {}): MemoryBroker =>
   createMemoryBroker({ mode: 'manual', redelivery: FastBackoff.redelivery, ...opts });
 const label = (d: Delivery): string => `${d.topic}:${d.key}:${d.headers[SEQ]}`;
@@ -87,7 +80,13 @@ describe('memory broker, manual mode', () => {
     assert.equal(handled.size, 200);
     const stats = broker.stats();
     assert.ok(stats.duplicated > 0 && stats.crashed > 0, JSON.stringify(stats));
-    assert.equal(deliveries, 200 + stats.duplicated + stats.crashed);
+    // A dup redelivers its message; a crash re-reads its lane from the committed offset, so
+    // it may redeliver other keys' messages handled past a gap too.
+    assert.ok(
+      deliveries >= 200 + stats.duplicated + stats.crashed,
+      `${deliveries} deliveries, ${JSON.stringify(stats)}`,
+    );
+    assert.equal(stats.committed, 200);
     assert.equal(broker.retained(), 0);
   });
 
@@ -294,17 +293,18 @@ describe('memory broker, auto mode', () => {
     let left = false;
     const leaving = a.close().then(() => (left = true));
     await broker.publish(keys.map((k) => msg(T1, k, 1)));
-    // k0's partition is held by a's handler; every other partition goes on, now all with b.
-    const p0 = partitionOf('k0', 6);
-    const elsewhere = keys.filter((k) => partitionOf(k, 6) !== p0).length;
+    // k0's second message waits for a's handler of its first; every other key goes on, on
+    // k0's partition too (keys of one partition run side by side), now all with b.
     await rec.until(
-      (items) => items.filter((s) => s.seq === 1).length === elsewhere,
-      "second messages off k0's partition",
+      (items) => items.filter((s) => s.seq === 1).length === keys.length - 1,
+      'second messages of every key but k0',
     );
     assert.equal(left, false, 'a is still running its handler');
+    assert.ok(!rec.items.some((s) => s.key === 'k0' && s.seq === 1), "k0's second message waits for its first");
+    const p0 = partitionOf('k0', 6);
     assert.ok(
-      !rec.items.some((s) => partitionOf(s.key, 6) === p0 && s.seq === 1),
-      "k0's partition waits for its in-flight message",
+      rec.items.some((s) => s.key !== 'k0' && partitionOf(s.key, 6) === p0 && s.seq === 1),
+      "another key of k0's partition went on",
     );
     gate.resolve();
     await withTimeout(leaving, 'a to leave');
