@@ -379,13 +379,15 @@ export class Engine implements LaneHooks {
   /**
    * The lane's member dies before committing: whatever its flights still do counts for
    * nothing, and the lane re-reads from its committed offset once they settle. `move`
-   * rebalances the group so each partition goes on to another member (if there is one).
+   * hands its partition number (on every topic of the group) on to the next member, if any.
    */
   private crash(lane: Lane, move: boolean): void {
     lane.epoch++;
     lane.stop = 'crash';
     if (move) {
-      lane.group.shift++;
+      const { shifts } = lane.group;
+      const p = lane.partition.index;
+      shifts.set(p, (shifts.get(p) ?? 0) + 1);
       this.reassign(lane.group);
     }
     this.resume(lane);

@@ -62,12 +62,13 @@ export class Group {
   /** Live members in join order: the order partitions are dealt out in. */
   readonly members: Member[] = [];
   readonly lanes = new Map<string, Lane[]>();
-  /** Added to every partition number when dealing: a fault's rebalance moves each partition on to another member. */
-  shift = 0;
+  /** Per partition number, added to it when dealing: a fault moves that partition on to another member. */
+  readonly shifts = new Map<number, number>();
   constructor(readonly name: string) {}
 
   /**
-   * Co-partitioned assignment: partition p of every topic goes to members[(p + shift) % n],
+   * Co-partitioned assignment: partition p of every topic goes to members[(p + shift) % n]
+   * (shift is 0 unless a fault moved p),
    * so one key's messages on all the group's topics reach one member. Returns the lanes
    * whose owner changed. A lane's handlers in flight keep running on their member; the
    * new owner starts only other keys until they settle, one key's messages being in order.
@@ -77,7 +78,8 @@ export class Group {
     for (const [topic, lanes] of this.lanes) {
       const eligible = this.members.filter((m) => m.topics.has(topic));
       for (const lane of lanes) {
-        const owner = eligible.length === 0 ? null : eligible[(lane.partition.index + this.shift) % eligible.length]!;
+        const p = lane.partition.index;
+        const owner = eligible.length === 0 ? null : eligible[(p + (this.shifts.get(p) ?? 0)) % eligible.length]!;
         if (owner !== lane.owner) {
           lane.owner = owner;
           changed.push(lane);
