@@ -287,6 +287,8 @@ export class Engine implements LaneHooks {
   /** Holds the lane for a while (backoff, or the reorder fault's postponement). */
   hold(lane: Lane, ms: number): void {
     if (this.closed) return;
+    // A reorder postponement may still be pending when a retry's backoff begins: the backoff replaces it.
+    if (lane.timer) clearTimeout(lane.timer);
     lane.waiting = true;
     lane.timer = setTimeout(lane.wake, ms);
   }
