@@ -10,8 +10,30 @@ export interface MemoryFaults {
   crash: number;
   reorder: number;
   pubfail: number;
+  /** A publish lands a prefix of its messages, or all, and still fails. */
+  partial: number;
+  /** A handler keeps running on a member that lost its partition, and ends after the new owner re-handled. */
+  zombie: number;
+  /** A member crashes after handling messages past a gap; another re-reads the span from the committed offset. */
+  span: number;
   seed: number;
 }
+
+/** Every fault off (the embedded adapters' default); tests spread the ones they want over it. */
+export const noFaults = (seed = 1): MemoryFaults => ({
+  dup: 0,
+  crash: 0,
+  reorder: 0,
+  pubfail: 0,
+  partial: 0,
+  zombie: 0,
+  span: 0,
+  seed,
+});
+
+const FAULT_NAMES = ['dup', 'crash', 'reorder', 'pubfail', 'partial', 'zombie', 'span'] as const;
+const isFaultName = (k: string | undefined): k is (typeof FAULT_NAMES)[number] =>
+  (FAULT_NAMES as readonly (string | undefined)[]).includes(k);
 
 /**
  * How the api authenticates users, or null when it does not (the embedded demo's default).
@@ -213,20 +235,13 @@ function userAuth(env: Env): UserAuthConfig | null {
 }
 
 export function parseFaults(name: string, raw: string): MemoryFaults {
-  const faults: MemoryFaults = { dup: 0, crash: 0, reorder: 0, pubfail: 0, seed: 1 };
+  const faults = noFaults();
   for (const part of raw.split(',')) {
     const [k, val] = part.split('=').map((s) => s.trim());
     const n = Number(val);
     if (k === 'seed' && val !== undefined && /^\d+$/.test(val)) faults.seed = n;
-    else if (
-      (k === 'dup' || k === 'crash' || k === 'reorder' || k === 'pubfail') &&
-      val !== undefined &&
-      val !== '' &&
-      n >= 0 &&
-      n < 1
-    )
-      faults[k] = n;
-    else fail(name, raw, 'comma-separated dup|crash|reorder|pubfail=<0..1> and seed=<int>');
+    else if (isFaultName(k) && val !== undefined && val !== '' && n >= 0 && n < 1) faults[k] = n;
+    else fail(name, raw, `comma-separated ${FAULT_NAMES.join('|')}=<0..1> and seed=<int>`);
   }
   return faults;
 }

@@ -1,11 +1,14 @@
 /**
  * The broker port. Delivery is at least once: a message is handed to a handler until
- * the handler resolves (then its offset is committed) or throws a non-retriable
- * error (then it goes to `<topic>.dlq` and is committed). A retriable error redelivers
- * the same message after a backoff, holding its partition; an error of unknown kind does
+ * the handler resolves (then it is handled) or throws a non-retriable error (then it goes
+ * to `<topic>.dlq` and counts as handled); a partition's committed offset is its highest
+ * contiguous handled one. A retriable error redelivers the same message after a backoff,
+ * holding its key: the partition is re-read from its first unhandled message, so later
+ * messages of other keys handled meanwhile may come again. An error of unknown kind does
  * so too, but only up to UNKNOWN_FAILURE_ATTEMPTS deliveries in all, and then it is
- * dead-lettered (`deadLetterNow` in src/errors.ts). Within a partition, order is kept;
- * across topics and partitions there is none.
+ * dead-lettered (`deadLetterNow` in src/errors.ts). Within a partition, one key's messages
+ * are handled in order, different keys' side by side; across topics and partitions there
+ * is no order.
  */
 import type { AnyTopic, OutMessage, TopicName } from '../topics.ts';
 

@@ -18,7 +18,7 @@ httpApiSuite('embedded', async () => {
 httpApiSuite('embedded with MEMORY_FAULTS', async () => {
   const p = await startProcess({
     ADMIN_TOKEN,
-    MEMORY_FAULTS: 'dup=0.05,crash=0.02,reorder=0.2,pubfail=0.01,seed=7',
+    MEMORY_FAULTS: 'dup=0.05,crash=0.02,reorder=0.2,pubfail=0.01,partial=0.01,zombie=0.01,span=0.02,seed=7',
     STEP_TIMEOUT_MS: '1500',
   });
   return { client: new Client(p.url, ADMIN_TOKEN), faulty: true, stop: async () => void (await p.stop()) };

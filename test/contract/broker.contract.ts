@@ -142,6 +142,61 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
       }
     });
 
+    /** Two of this test's keys that land in one partition (by the adapter's own partitioner). */
+    const twoKeysOnePartition = (): [string, string] => {
+      assert.ok(broker.partitionOf, 'the adapter tells the partition of a key');
+      const a = key('a');
+      for (let i = 0; ; i++) if (broker.partitionOf(key(`b${i}`)) === broker.partitionOf(a)) return [a, key(`b${i}`)];
+    };
+
+    it('handles different keys of one partition side by side, and each key in order', async () => {
+      const rec = new Recorder<Seen>();
+      const [a, b] = twoKeysOnePartition();
+      const bHandled = deferred();
+      await consume('side', [T1], rec, async (d) => {
+        // a's first message is handled only once b's first is: one partition, both at once.
+        if (d.key === a && Number(d.headers[SEQ]) === 0)
+          await withTimeout(bHandled.promise, `${b} to be handled while ${a} waits in its partition`);
+        if (d.key === b) bHandled.resolve();
+      });
+      await broker.publish([msg(T1, a, 0), msg(T1, a, 1), msg(T1, b, 0), msg(T1, b, 1)]);
+      await rec.count(4, 'deliveries');
+      const seqs = (k: string): number[] => rec.items.filter((s) => s.key === k).map((s) => s.seq);
+      assert.deepEqual(seqs(a), [0, 1], `order of ${a}`);
+      assert.deepEqual(seqs(b), [0, 1], `order of ${b}`);
+      const at = (k: string, seq: number): number => rec.items.findIndex((s) => s.key === k && s.seq === seq);
+      assert.ok(at(b, 0) < at(a, 1), `${b} went on while ${a}'s first message was in flight`);
+      assert.equal(new Set(rec.items.map((s) => s.partition)).size, 1, 'one partition');
+    });
+
+    it('re-reads a partition from its first unhandled message after a retriable failure, redelivering what other keys handled past it', async () => {
+      const rec = new Recorder<Seen>();
+      const [a, b] = twoKeysOnePartition();
+      const bDone = deferred();
+      await consume('reread', [T1], rec, async (d) => {
+        const seq = Number(d.headers[SEQ]);
+        if (d.key === a && d.attempt === 1) {
+          // Fails only once b's first message is handled (its second is delivered after it).
+          await withTimeout(bDone.promise, `${b} to go past ${a}`);
+          throw new StoreUnavailableError('store down (test)');
+        }
+        if (d.key === b && seq === 1) bDone.resolve();
+      });
+      await broker.publish([msg(T1, a, 0), msg(T1, b, 0), msg(T1, b, 1)]);
+      const count = (items: readonly Seen[], k: string, seq: number): number =>
+        items.filter((s) => s.key === k && s.seq === seq).length;
+      await rec.until(
+        (items) => items.some((s) => s.key === a && s.attempt === 2) && count(items, b, 0) >= 2,
+        `${a} retried and ${b}'s handled message redelivered`,
+      );
+      assert.deepEqual(
+        rec.items.filter((s) => s.key === a).map((s) => s.attempt),
+        [1, 2],
+        `${a} was retried once`,
+      );
+      assert.equal(new Set(rec.items.filter((s) => s.key === b && s.seq === 0).map((s) => s.offset)).size, 1);
+    });
+
     it('delivers every message to every group', async () => {
       const a = new Recorder<Seen>();
       const b = new Recorder<Seen>();

@@ -2,11 +2,13 @@
  * A deterministic system for saga tests: the memory broker in manual mode (a seeded
  * scheduler decides every delivery), the memory store, a manual clock, fast backoff and
  * the sweeper ticked by the test. `settle()` runs it until every order is terminal.
+ * With `sagaHosts: 2`, a second order role (another saga host, as another process would
+ * be) shares the broker, the store and the clock, and partitions move between the two.
  */
 import { createMemoryBroker, type MemoryBroker } from '../../adapters/broker/memory.ts';
 import { createMemoryStore, type MemoryStore } from '../../adapters/store/memory.ts';
 import { ManualClock } from '../../src/clock.ts';
-import { loadConfig, type MemoryFaults } from '../../src/config.ts';
+import { loadConfig, noFaults, type MemoryFaults } from '../../src/config.ts';
 import type { Logger } from '../../src/log.ts';
 import type { Broker, Handler } from '../../src/ports/broker.ts';
 import type { Product, User } from '../../src/ports/store.ts';
@@ -21,6 +23,8 @@ export interface HarnessOptions {
   faults?: Partial<MemoryFaults>;
   stepTimeoutMs?: number;
   roles?: Role[];
+  /** How many systems run the order role (the saga host); 1 by default. */
+  sagaHosts?: number;
   /** Runs before each delivery: lets a test interleave sweeper ticks and clock moves with message handling. */
   beforeDelivery?: (h: Harness) => Promise<void>;
   /** Default: silent. */
@@ -32,6 +36,10 @@ export interface Harness {
   broker: MemoryBroker;
   store: MemoryStore;
   system: System;
+  /** Every system running the order role, `system` first. */
+  sagaHosts: System[];
+  /** Deliveries handled by each of `sagaHosts` (by index), of any topic. */
+  deliveriesByHost: number[];
   stepTimeoutMs: number;
   seed: number;
   placeOrder(userId: string, items: Item[], opts?: { publish?: boolean }): Promise<string>;
@@ -73,7 +81,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   const seed = opts.seed ?? 1;
   const stepTimeoutMs = opts.stepTimeoutMs ?? 1_000;
   const clock = new ManualClock();
-  const faults: MemoryFaults = { dup: 0, crash: 0, reorder: 0, pubfail: 0, seed, ...opts.faults };
+  const faults: MemoryFaults = { ...noFaults(seed), ...opts.faults };
   const broker = createMemoryBroker({
     mode: 'manual',
     faults,
@@ -93,24 +101,36 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
   let counter = 0;
   // eslint-disable-next-line prefer-const
   let h: Harness;
-  const hooked = opts.beforeDelivery ? interleaving(broker, () => opts.beforeDelivery!(h)) : broker;
-  const system = await startSystem({
-    config,
-    roles: opts.roles ?? ['stock', 'order', 'payment'],
-    clock,
-    broker: hooked,
-    store,
-    backoff: FastBackoff,
-    autoSweep: false,
-    leaseMs: stepTimeoutMs,
-    ...(opts.logger ? { logger: opts.logger } : {}),
-  });
+  const deliveriesByHost: number[] = [];
+  const start = (roles: Role[], host: number): Promise<System> => {
+    deliveriesByHost[host] = 0;
+    const counted = interleaving(broker, async () => {
+      deliveriesByHost[host]!++;
+      await opts.beforeDelivery?.(h);
+    });
+    return startSystem({
+      config,
+      roles,
+      clock,
+      broker: counted,
+      store,
+      backoff: FastBackoff,
+      autoSweep: false,
+      leaseMs: stepTimeoutMs,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+  };
+  const system = await start(opts.roles ?? ['stock', 'order', 'payment'], 0);
+  const sagaHosts = system.order ? [system] : [];
+  for (let i = 1; i < (opts.sagaHosts ?? 1); i++) sagaHosts.push(await start(['order'], i));
 
   h = {
     clock,
     broker,
     store,
     system,
+    sagaHosts,
+    deliveriesByHost,
     stepTimeoutMs,
     seed,
     orderIds,
@@ -137,7 +157,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
         const views = await h.views();
         if (views.every((v) => isTerminal(v.status))) return;
         clock.advance(stepTimeoutMs);
-        await system.order!.sweeper.tick();
+        for (const host of sagaHosts) await host.order!.sweeper.tick();
       }
       const stuck = (await h.views()).filter((v) => !isTerminal(v.status)).map((v) => `${v.orderId}:${v.status}`);
       throw new Error(`seed ${seed}: orders not terminal after ${maxRounds} rounds: ${stuck.slice(0, 10).join(', ')}`);
@@ -147,6 +167,7 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       return all.filter((v): v is OrderView => v !== null);
     },
     async close() {
+      for (const host of sagaHosts.slice(1)) await host.close();
       await system.close();
       await broker.close();
       await store.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, noFaults } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
 
 describe('config', () => {
@@ -44,12 +44,22 @@ describe('config', () => {
       KAFKA_BROKERS: 'a:1, b.local:9093',
       REDIS_URL: 'redis://r:6380',
       REDLOCK_URLS: 'redis://a:1,redis://b:2,redis://c:3',
-      MEMORY_FAULTS: 'dup=0.05,crash=0.01,reorder=0.1,pubfail=0.01,seed=7',
+      MEMORY_FAULTS: 'dup=0.05,crash=0.01,reorder=0.1,pubfail=0.01,partial=0.02,zombie=0.03,span=0.04,seed=7',
       TOPIC_PREFIX: 'run42.',
     });
     assert.deepEqual(c.kafkaBrokers, ['a:1', 'b.local:9093']);
     assert.deepEqual(c.redlockUrls, ['redis://a:1', 'redis://b:2', 'redis://c:3']);
-    assert.deepEqual(c.memoryFaults, { dup: 0.05, crash: 0.01, reorder: 0.1, pubfail: 0.01, seed: 7 });
+    assert.deepEqual(c.memoryFaults, {
+      dup: 0.05,
+      crash: 0.01,
+      reorder: 0.1,
+      pubfail: 0.01,
+      partial: 0.02,
+      zombie: 0.03,
+      span: 0.04,
+      seed: 7,
+    });
+    assert.deepEqual(loadConfig({ MEMORY_FAULTS: 'zombie=0.5' }).memoryFaults, { ...noFaults(), zombie: 0.5 });
     assert.equal(c.topicPrefix, 'run42.');
     assert.deepEqual(
       loadConfig({ REDIS_URL: 'redis://r:6380' }).redlockUrls,
@@ -95,6 +105,8 @@ describe('config', () => {
     ['SEED_DEMO', 'yes'],
     ['MEMORY_FAULTS', 'dup=2'],
     ['MEMORY_FAULTS', 'chaos=0.1'],
+    ['MEMORY_FAULTS', 'span=1'],
+    ['MEMORY_FAULTS', 'partial='],
     ['INSPECT', '2'],
     ['LOG_LEVEL', 'loud'],
     ['AUTH_JWT_SECRET', 'short-secret'],

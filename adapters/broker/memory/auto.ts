@@ -1,8 +1,8 @@
 /**
  * Auto mode: deliveries run by themselves. Lanes that become ready queue up and one
- * setImmediate pass starts them all, so every ready lane is in flight at once. A lane
- * whose delivery just settled goes straight on to its next message, up to BURST in a
- * row, before yielding to the pump: fast, yet other lanes and I/O are not starved.
+ * setImmediate pass starts all they have ready (up to LANE_CONCURRENCY keys a lane). A
+ * lane whose delivery just settled goes straight on to its next messages, up to BURST
+ * times in a row, before yielding to the pump: fast, yet other lanes and I/O are not starved.
  */
 import type { Engine } from './engine.ts';
 import type { Lane } from './topology.ts';
@@ -22,7 +22,8 @@ export function startAutoScheduler(engine: Engine): void {
       engine.hold(lane, 1 + engine.rng.int(REORDER_MAX_MS));
       return;
     }
-    void engine.start(lane);
+    do void engine.start(lane);
+    while (engine.isReady(lane));
   };
 
   const pump = (): void => {

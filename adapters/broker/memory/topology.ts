@@ -1,7 +1,8 @@
 /**
- * Topics, consumer groups and lanes. A lane is one group's cursor on one partition: it
- * holds the group's committed offset there and at most one message in flight, which is
- * what keeps order within a partition while different lanes run side by side.
+ * Topics, consumer groups and lanes. A lane is one group's cursor on one partition, as
+ * the Kafka adapter handles one: messages of different keys run side by side (up to
+ * LANE_CONCURRENCY), one key's messages strictly in offset order, and the committed offset
+ * is the highest contiguous handled one. A retry or a crash re-reads from there.
  */
 import type { Delivery, Handler } from '../../../src/ports/broker.ts';
 import { PartitionLog } from './log.ts';
@@ -61,20 +62,24 @@ export class Group {
   /** Live members in join order: the order partitions are dealt out in. */
   readonly members: Member[] = [];
   readonly lanes = new Map<string, Lane[]>();
+  /** Per partition number, added to it when dealing: a fault moves that partition on to another member. */
+  readonly shifts = new Map<number, number>();
   constructor(readonly name: string) {}
 
   /**
-   * Co-partitioned assignment: partition p of every topic goes to members[p % n], so one
-   * key's messages on all the group's topics reach one member. Returns the lanes whose
-   * owner changed. A lane with a handler in flight keeps running it; the new owner's
-   * first delivery waits for it, because a lane has at most one message in flight.
+   * Co-partitioned assignment: partition p of every topic goes to members[(p + shift) % n]
+   * (shift is 0 unless a fault moved p),
+   * so one key's messages on all the group's topics reach one member. Returns the lanes
+   * whose owner changed. A lane's handlers in flight keep running on their member; the
+   * new owner starts only other keys until they settle, one key's messages being in order.
    */
   assign(): Lane[] {
     const changed: Lane[] = [];
     for (const [topic, lanes] of this.lanes) {
       const eligible = this.members.filter((m) => m.topics.has(topic));
       for (const lane of lanes) {
-        const owner = eligible.length === 0 ? null : eligible[lane.partition.index % eligible.length]!;
+        const p = lane.partition.index;
+        const owner = eligible.length === 0 ? null : eligible[(p + (this.shifts.get(p) ?? 0)) % eligible.length]!;
         if (owner !== lane.owner) {
           lane.owner = owner;
           changed.push(lane);
@@ -85,17 +90,48 @@ export class Group {
   }
 }
 
+/** One delivery on its way: which lane, offset and key, the member running it, and the lane's epoch then. */
+export class Flight {
+  constructor(
+    readonly lane: Lane,
+    readonly delivery: Delivery,
+    readonly runner: Member,
+    readonly epoch: number,
+  ) {}
+}
+
+/**
+ * Why a lane has stopped starting deliveries until the ones in flight settle: `retry` (a
+ * key's message must be redelivered; the others' outcomes still count) or `crash` (the
+ * member died: what it handled and did not commit is lost).
+ */
+export type LaneStop = 'retry' | 'crash' | null;
+
 export interface LaneHooks {
-  settle(lane: Lane, err: unknown, failed: boolean): void;
   wake(lane: Lane): void;
 }
 
 export class Lane {
   owner: Member | null = null;
-  /** The member running the delivery in flight (the owner may have changed since). */
-  runner: Member | null = null;
-  inFlight: Delivery | null = null;
-  attempt = 1;
+  /** The group's committed offset here: every message below it is handled. */
+  next: number;
+  /** The next offset to read into `chains` (never below `next`). */
+  read: number;
+  /** Handled offsets above `next`, waiting for the gap below them to close (contiguous commit). */
+  readonly handled = new Set<number>();
+  /** Per key, its read and unhandled offsets in order; the head is in flight or in `ready`. */
+  readonly chains = new Map<string, number[]>();
+  /** Offsets whose key has nothing earlier unhandled: startable, oldest first. */
+  readonly ready: number[] = [];
+  /** Deliveries in flight, at most LANE_CONCURRENCY. */
+  flights = 0;
+  /** Attempts so far of an offset that failed retriably (cleared once committed past). */
+  readonly attempts = new Map<number, number>();
+  /** The highest attempt that failed since the lane stopped for a retry: how long it backs off. */
+  backoffAttempt = 0;
+  /** Bumped by a crash: flights of an older epoch settle without effect. */
+  epoch = 0;
+  stop: LaneStop = null;
   /** Backing off after a retriable failure, or postponed by the reorder fault. */
   waiting = false;
   timer: NodeJS.Timeout | null = null;
@@ -103,20 +139,24 @@ export class Lane {
   queued = false;
   /** Deliveries started back to back since the pump last visited, to bound starvation. */
   burst = 0;
-  // Bound once per lane so a delivery allocates no callbacks of its own.
-  readonly onOk: () => void;
-  readonly onErr: (err: unknown) => void;
   readonly wake: () => void;
 
   constructor(
     readonly group: Group,
     readonly partition: Partition,
-    /** The group's committed offset here: the next message to deliver. */
-    public next: number,
+    next: number,
     hooks: LaneHooks,
   ) {
-    this.onOk = () => hooks.settle(this, undefined, false);
-    this.onErr = (err) => hooks.settle(this, err, true);
+    this.next = next;
+    this.read = next;
     this.wake = () => hooks.wake(this);
+  }
+
+  /** Forgets what was read past the committed offset, so the partition is re-read from there. */
+  rewind(): void {
+    this.read = this.next;
+    this.handled.clear();
+    this.chains.clear();
+    this.ready.length = 0;
   }
 }
