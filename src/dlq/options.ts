@@ -62,7 +62,7 @@ const Valued: Record<(typeof Commands)[number], string[]> = {
   redrive: ['--topic', '--code', '--partition', '--from-offset', '--to-offset', '--offset'],
 };
 
-/** A dead-letter topic of the registry from `order.start` or `order.start.dlq`. */
+/** A dead-letter topic of the registry, named by its topic or by its `.dlq` name. */
 export function dlqTopic(raw: string): DlqName {
   const name = raw.endsWith('.dlq') ? raw : `${raw}.dlq`;
   const found = AllTopics.map(dlqOf).find((d) => d === name);

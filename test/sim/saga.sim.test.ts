@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import type { Product, User } from '../../src/ports/store.ts';
 import { seededRng } from '../../src/random.ts';
 import { Topics } from '../../src/topics.ts';
+import { placeAll, simCatalogue, simOrderArbitrary, type SimOrder } from '../helpers/sim-orders.ts';
 import { checkInvariants, createHarness } from '../helpers/harness.ts';
 
 const products: Product[] = [
@@ -24,19 +25,10 @@ const users: User[] = [
   { userId: 'mid', balance: 60_000 },
   { userId: 'poor', balance: 500 },
 ];
-const productIds = [...products.map((p) => p.productId), 'ghost'];
-const userIds = [...users.map((u) => u.userId), 'nobody'];
+const catalogue = simCatalogue(products, users);
+const { productIds, userIds } = catalogue;
 
-const orderArb = fc.record({
-  user: fc.integer({ min: 0, max: userIds.length - 1 }),
-  lines: fc.uniqueArray(
-    fc.record({
-      product: fc.integer({ min: 0, max: productIds.length - 1 }),
-      quantity: fc.integer({ min: 1, max: 5 }),
-    }),
-    { minLength: 1, maxLength: 3, selector: (l) => l.product },
-  ),
-});
+const orderArb = simOrderArbitrary(catalogue);
 
 interface Scenario {
   seed: number;
@@ -46,7 +38,7 @@ interface Scenario {
   pubfail: number;
   /** Probability that the sweeper runs (and time moves) before a delivery. */
   sweepBetween: number;
-  orders: { user: number; lines: { product: number; quantity: number }[] }[];
+  orders: SimOrder[];
 }
 
 async function runScenario(s: Scenario): Promise<void> {
@@ -63,12 +55,7 @@ async function runScenario(s: Scenario): Promise<void> {
   });
   try {
     await h.store.seed(products, users);
-    for (const o of s.orders) {
-      await h.placeOrder(
-        userIds[o.user]!,
-        o.lines.map((l) => ({ productId: productIds[l.product]!, quantity: l.quantity })),
-      );
-    }
+    await placeAll(h, catalogue, s.orders);
     await h.settle();
     const problems = await checkInvariants(h, products, users);
     assert.deepEqual(problems, [], `seed ${s.seed} broke invariants (replay: SIM_SEED=${s.seed})`);

@@ -11,10 +11,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { MemoryBrokerStats } from '../../adapters/broker/memory.ts';
+import type { MemoryFaults } from '../../src/config.ts';
 import type { Product, User } from '../../src/ports/store.ts';
 import { seededRng } from '../../src/random.ts';
 import { isTerminal } from '../../src/schemas.ts';
 import { Topics } from '../../src/topics.ts';
+import { placeAll, simCatalogue, simOrderArbitrary, type SimOrder } from '../helpers/sim-orders.ts';
 import { checkInvariants, createHarness, type Harness } from '../helpers/harness.ts';
 
 const products: Product[] = [
@@ -27,20 +29,13 @@ const users: User[] = [
   { userId: 'mid', balance: 40_000 },
   { userId: 'poor', balance: 500 },
 ];
-const productIds = [...products.map((p) => p.productId), 'ghost'];
-const userIds = [...users.map((u) => u.userId), 'nobody'];
+const catalogue = simCatalogue(products, users);
+const { productIds, userIds } = catalogue;
 
-interface Scenario {
-  seed: number;
-  dup: number;
-  crash: number;
-  reorder: number;
-  pubfail: number;
-  partial: number;
-  zombie: number;
-  span: number;
+/** Every fault of MEMORY_FAULTS at its own rate, the seed shared with the scenario. */
+interface Scenario extends MemoryFaults {
   sweepBetween: number;
-  orders: { user: number; lines: { product: number; quantity: number }[] }[];
+  orders: SimOrder[];
 }
 
 /** Per order, the terminal status first seen; a later look that differs is a violation. */
@@ -64,20 +59,13 @@ class TerminalWatch {
 
 async function runScenario(s: Scenario): Promise<MemoryBrokerStats & { byHost: number[] }> {
   const rng = seededRng(s.seed ^ 0x2b057);
+  const { dup, crash, reorder, pubfail, partial, zombie, span } = s;
   const watch = new TerminalWatch();
   const h = await createHarness({
     seed: s.seed,
     stepTimeoutMs: 200,
     sagaHosts: 2,
-    faults: {
-      dup: s.dup,
-      crash: s.crash,
-      reorder: s.reorder,
-      pubfail: s.pubfail,
-      partial: s.partial,
-      zombie: s.zombie,
-      span: s.span,
-    },
+    faults: { dup, crash, reorder, pubfail, partial, zombie, span },
     beforeDelivery: async (harness) => {
       if (rng.chance(0.02)) await watch.look(harness);
       if (!rng.chance(s.sweepBetween)) return;
@@ -99,12 +87,7 @@ async function runScenario(s: Scenario): Promise<MemoryBrokerStats & { byHost: n
   const replay = `seed ${s.seed} (replay: SIM_SEED=${s.seed})`;
   try {
     await h.store.seed(products, users);
-    for (const o of s.orders) {
-      await h.placeOrder(
-        userIds[o.user]!,
-        o.lines.map((l) => ({ productId: productIds[l.product]!, quantity: l.quantity })),
-      );
-    }
+    await placeAll(h, catalogue, s.orders);
     await h.settle();
     await watch.look(h);
     assert.deepEqual(await checkInvariants(h, products, users), [], `${replay}: invariants`);
@@ -119,16 +102,7 @@ async function runScenario(s: Scenario): Promise<MemoryBrokerStats & { byHost: n
   }
 }
 
-const orderArb = fc.record({
-  user: fc.integer({ min: 0, max: userIds.length - 1 }),
-  lines: fc.uniqueArray(
-    fc.record({
-      product: fc.integer({ min: 0, max: productIds.length - 1 }),
-      quantity: fc.integer({ min: 1, max: 4 }),
-    }),
-    { minLength: 1, maxLength: 3, selector: (l) => l.product },
-  ),
-});
+const orderArb = simOrderArbitrary(catalogue, 4);
 
 const scenarioArb = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
