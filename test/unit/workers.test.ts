@@ -15,7 +15,7 @@ import { DlqHeaders, type Delivery } from '../../src/ports/broker.ts';
 import { FastBackoff } from '../../src/retry.ts';
 import { createSagaHost } from '../../src/saga/host.ts';
 import { newOrderSaga } from '../../src/saga/stepping.ts';
-import { dlqOf, message, Topics, type OutMessage, type TopicName } from '../../src/topics.ts';
+import { dlqOf, message, Subscriptions, Topics, type OutMessage, type TopicName } from '../../src/topics.ts';
 import { startPaymentWorker } from '../../src/workers/payment.ts';
 import { startStockWorker } from '../../src/workers/stock.ts';
 import { recordingBroker } from '../helpers/recording-broker.ts';
@@ -36,14 +36,8 @@ describe('stock and payment workers', () => {
     replies = [];
     await broker.subscribe({
       group: 'test-tap',
-      topics: [
-        Topics.stockSuccess,
-        Topics.stockFailed,
-        Topics.stockReleased,
-        Topics.paymentSuccess,
-        Topics.paymentFailed,
-        Topics.paymentRefunded,
-      ],
+      // Every worker reply: what the saga consumes, but the api's order.start.
+      topics: Subscriptions.order.filter((t) => t !== Topics.orderStart),
       handler: async (d) => void replies.push(d),
     });
     await store.seed([{ productId: 'p1', stock: 5, price: 100 }], [{ userId: 'u1', balance: 300 }]);
