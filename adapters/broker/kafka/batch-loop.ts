@@ -18,8 +18,9 @@
  *
  * No chain starts a message once `halted()` (stopping, rejoining, stale, unassigned) or a
  * heartbeat or commit failed; the ones in flight settle, their progress is committed, and
- * the failure is thrown to kafkajs. A long wave heartbeats while it waits and commits its
- * contiguous progress every `commitIntervalMs`.
+ * the failure is thrown to kafkajs. The wave heartbeats every `heartbeatInterval` on a timer
+ * (kafkajs's heartbeat() sends nothing sooner anyway) and commits its contiguous progress
+ * every `commitIntervalMs`.
  */
 import type { EachBatchPayload } from 'kafkajs';
 import type { CommitBatcher } from './commits.ts';
@@ -120,7 +121,6 @@ export async function handleBatch(deps: BatchLoopDeps, payload: BatchPayload): P
         }
         handled[i] = 1;
         advance();
-        beat();
       }
     } finally {
       deps.permits.release();

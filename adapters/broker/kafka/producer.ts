@@ -50,11 +50,12 @@ export const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES;
 
 const recordBytes = (r: OutRecord): number => messageBytes(r.key, r.value, r.headers);
 /**
- * What a record adds to a record batch: its bytes plus the varints of its framing (length,
- * attributes, timestamp and offset deltas, key and value lengths: at most 24 bytes) and 4
- * per header (its key and value lengths). Thousands of small records add up.
+ * What a record of `size` bytes (recordBytes) adds to a record batch: those bytes plus the
+ * varints of its framing (length, attributes, timestamp and offset deltas, key and value
+ * lengths: at most 24 bytes) and 4 per header (its key and value lengths). Thousands of
+ * small records add up.
  */
-const batchBytes = (r: OutRecord): number => recordBytes(r) + 24 + 4 * Object.keys(r.headers ?? {}).length;
+const batchBytes = (r: OutRecord, size: number): number => size + 24 + 4 * Object.keys(r.headers ?? {}).length;
 
 /** Kafka's answer that a message or a batch is over its limit (kafkajs keeps it as `type`). */
 function refusedAsTooLarge(err: unknown): boolean {
@@ -87,7 +88,7 @@ export class Publisher {
     for (const r of records) {
       const size = recordBytes(r);
       if (size > MAX_MESSAGE_BYTES) return Promise.reject(new MessageTooLargeError(size, MAX_MESSAGE_BYTES));
-      const bytes = batchBytes(r);
+      const bytes = batchBytes(r, size);
       if (!chunk || chunk.bytes + bytes > MAX_BATCH_BYTES) chunks.push((chunk = { records: [], bytes: 0 }));
       chunk.records.push(r);
       chunk.bytes += bytes;
