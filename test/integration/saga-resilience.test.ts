@@ -25,6 +25,20 @@ async function notTerminal(c: Client, ids: readonly string[]): Promise<number> {
   );
   return statuses.filter((s) => !['COMPLETED', 'REJECTED', 'CANCELLED'].includes(s)).length;
 }
+/**
+ * Orders of `ids` in flight at some moment in [from, to] (epoch ms): placed by `to`, and not
+ * ended before `from`. A join lasts seconds; the count at one instant can be none once
+ * the orders before it are quick.
+ */
+async function inFlightDuring(c: Client, ids: readonly string[], from: number, to: number): Promise<number> {
+  const views = await Promise.all(ids.map(async (id) => (await c.request('GET', `/orders/${id}`)).body));
+  return views.filter((v: { status: string; history: { status: string; at: string }[] }) => {
+    const placed = Date.parse(v.history[0]!.at);
+    const last = v.history[v.history.length - 1]!;
+    const ended = ['COMPLETED', 'REJECTED', 'CANCELLED'].includes(v.status) ? Date.parse(last.at) : Infinity;
+    return placed <= to && ended >= from;
+  }).length;
+}
 const found = await realServices('res');
 
 describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 }, () => {
@@ -75,10 +89,14 @@ describe('durable sagas on Kafka + Redis', { skip: found.skip, timeout: 300_000 
     const c = new Client(api.url, ADMIN_TOKEN);
     const work = await placeMixedOrders(c, 'join', 200, 12);
     await c.awaitTerminal(work.orderIds[0]!);
-    const inFlight = await notTerminal(c, work.orderIds);
-    await start(env, 'order');
-    assert.ok(inFlight > 0, 'orders were in flight when the second worker joined');
-    const more = await placeMixedOrders(c, 'join2', 100, 13);
+    // More orders arrive while the second worker joins, as they would during a scale-out.
+    const from = Date.now();
+    const [joinedAt, more] = await Promise.all([
+      start(env, 'order').then(() => Date.now()),
+      placeMixedOrders(c, 'join2', 100, 13),
+    ]);
+    const inFlight = await inFlightDuring(c, [...work.orderIds, ...more.orderIds], from, joinedAt);
+    assert.ok(inFlight > 0, 'orders were in flight while the second worker joined');
     assert.deepEqual(await work.verify(), []);
     assert.deepEqual(await more.verify(), []);
   });
