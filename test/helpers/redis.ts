@@ -71,14 +71,14 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts a throwaway redis-server (no persistence) on a free loopback port (fixed ports
+ * Starts a throwaway redis-server (no persistence unless `aofDir`) on a free loopback port (fixed ports
  * would collide when two runs of the suite overlap) and resolves once it logs that it
  * accepts connections. Stop it in an `after` hook.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startRedisServerOn(await freePort());
+      return await startRedisServerOn(await freePort(), opts);
     } catch (err) {
       // Someone took the port between the probe and the bind: pick another.
       if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
@@ -86,11 +86,19 @@ export async function startRedisServer(): Promise<RedisServer> {
   }
 }
 
+export interface RedisServerOptions {
+  /** Persist every write to an AOF in this folder (appendfsync always), so a restart on it keeps them. */
+  aofDir?: string;
+}
+
 /** A throwaway redis-server on this port (a test that started a client against the port first). */
-export function startRedisServerOn(port: number): Promise<RedisServer> {
+export function startRedisServerOn(port: number, opts: RedisServerOptions = {}): Promise<RedisServer> {
+  const persistence = opts.aofDir
+    ? ['--dir', opts.aofDir, '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createMemoryStore } from '../../adapters/store/memory.ts';
@@ -23,6 +26,7 @@ import {
   redisSkipReason,
   scanKeys,
   startRedisServer,
+  startRedisServerOn,
   uniquePrefix,
   type RedisServer,
 } from '../helpers/redis.ts';
@@ -389,6 +393,60 @@ if (skip !== undefined) {
     });
   });
 
+  describe('redis store locks when their Redis restarts with its AOF', { timeout: 30_000 }, () => {
+    let aofDir: string;
+    let server: RedisServer;
+    before(async () => {
+      aofDir = await mkdtemp(join(tmpdir(), 'redis-aof-'));
+      server = await startRedisServer({ aofDir });
+    });
+    after(async () => {
+      await server.stop();
+      await rm(aofDir, { recursive: true, force: true });
+    });
+
+    it('releases a lock whose release failed once the server is back, long before its TTL', async () => {
+      const prefix = uniquePrefix('aof');
+      const open = (retryCount: number) =>
+        createRedisStore({
+          url: REDIS_URL,
+          redlockUrls: [server.url],
+          keyPrefix: prefix,
+          orderRetentionMs: RETENTION_MS,
+          lock: { ttlMs: 60_000, retryCount },
+        });
+      const holder = await open(100);
+      let other: Store | null = null;
+      try {
+        // The holder's release happens while the server is down; the AOF brings the lock back.
+        await holder.withLocks(['hot'], () => server.stop());
+        server = await startRedisServerOn(server.port, { aofDir });
+        const watcher = rawClient(server.url);
+        await watcher.connect();
+        await watcher.config('SET', 'notify-keyspace-events', 'Eg');
+        const released = deferred();
+        watcher.on('message', (_channel, key) => {
+          if (key === `${prefix}lock:hot`) released.resolve();
+        });
+        await watcher.subscribe('__keyevent@0__:del');
+        // The lock was written to the AOF, so it came back with the server unless released since.
+        const lockKey = `${prefix}lock:hot`;
+        assert.ok((await aofText(aofDir)).includes(lockKey), 'the lock is in the AOF');
+        const probe = rawClient(server.url);
+        await probe.connect();
+        const stillLocked = (await probe.exists(lockKey)) === 1;
+        probe.disconnect();
+        if (stillLocked) await withTimeout(released.promise, 'the failed release to land once Redis is back', 10_000);
+        watcher.disconnect();
+        // Another process, without retries: it finds the lock free.
+        other = await open(0);
+        assert.equal(await other.withLocks(['hot'], async () => 'free'), 'free');
+      } finally {
+        await Promise.all([holder.close(), other?.close()]);
+      }
+    });
+  });
+
   describe('redis store locks: Redlock over three masters', { timeout: 30_000 }, () => {
     const servers: RedisServer[] = [];
     const stores: Store[] = [];
@@ -479,4 +537,15 @@ if (skip !== undefined) {
       assert.deepEqual(seen.items, [1]);
     });
   });
+}
+
+/** Everything the server appended, over its AOF files. */
+async function aofText(dir: string): Promise<string> {
+  const files = await readdir(dir, { recursive: true, withFileTypes: true });
+  const texts = await Promise.all(
+    files
+      .filter((f) => f.isFile() && f.name.includes('.aof'))
+      .map((f) => readFile(join(f.parentPath ?? f.path, f.name), 'latin1')),
+  );
+  return texts.join('');
 }

@@ -1,6 +1,6 @@
 /**
- * The Broker port on Kafka (kafkajs 2.2.4): one client, one shared idempotent producer,
- * one admin, and one consumer per subscribe(), rebuilt if kafkajs gives it up. Topics are
+ * The Broker port on Kafka (kafkajs 2.2.4): one client for one shared idempotent producer
+ * and one admin, another for one consumer per subscribe(), rebuilt if kafkajs gives it up. Topics are
  * created and checked at start, before any consumer subscribes.
  */
 import type { Admin } from 'kafkajs';
@@ -46,6 +46,11 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
   const tuning = { ...defaultConsumerTuning, ...opts.consumer };
   const names = new TopicNames(opts.topicPrefix ?? '');
   const kafka = createClient(opts, client, logger);
+  // Consumers get a client of their own whose connection-level retries (metadata, finding
+  // the coordinator, reconnecting) outlast a broker restart: with the shared client's few
+  // retries a consumer crashed ~3 s into an outage, kafkajs rebuilt it as a new member, and
+  // the group then waited out the old member's session once the broker was back.
+  const consumerKafka = createClient(opts, { ...client, retries: Math.max(client.retries, tuning.retries) }, logger);
   const publisher = new Publisher(kafka, client);
   /** Open members and what they consume (group id, physical topics), for close() and lag(). */
   const subscriptions = new Map<Subscription, { group: string; topics: Set<string> }>();
@@ -126,7 +131,7 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
       if (topics.length === 0) throw new TypeError(`subscribe(${group}): no topics`);
       const widest = Math.max(...topics.map((t) => partitionCounts.get(names.physical(t)) ?? opts.partitions));
       const deps = {
-        kafka,
+        kafka: consumerKafka,
         admin: connectedAdmin,
         publisher,
         names,

@@ -22,9 +22,11 @@ export interface ConsumerTuning {
   /** Keys handled side by side over all the partitions of one subscription; default KEYS_IN_FLIGHT. */
   keysInFlight: number;
   /**
-   * kafkajs retries inside a running consumer before it crashes. A crashed consumer
-   * restarts as a new group member, and the group then waits out the old member's
-   * session; riding out a broker restart as the same member rejoins at once.
+   * kafkajs retries inside a running consumer before it crashes, and the connection-level
+   * retries of the consumers' client (at most maxRetryTime apart: 60 ride out about a
+   * minute without the broker). A crashed consumer restarts as a new group member, and
+   * the group then waits out the old member's session; riding out a broker restart as the
+   * same member rejoins at once.
    */
   retries: number;
 }

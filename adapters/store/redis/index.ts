@@ -107,6 +107,7 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     close() {
       closing ??= (async () => {
         watchers.close();
+        locks.close();
         const sub = await watchers.opened();
         await Promise.all([client, ...lockClients, ...(sub ? [sub] : [])].map(closeClient));
       })();

@@ -10,6 +10,9 @@
  * connected -> StoreUnavailableError. Both are retriable. The scripts still check every
  * counter, so a lock that expires under a long pause cannot oversell (rule
  * `scripts-guarantee`, docs/architecture.md).
+ * A release that fails (a master away) is tried again every RELEASE_RETRY_MS until it
+ * lands or the lock has expired: with AOF a restarted Redis comes back with every lock held
+ * when it died, and the hot products would otherwise stay locked for the rest of the TTL.
  */
 import type { Redis } from 'ioredis';
 import Redlock, { ExecutionError, type Lock, type Settings } from 'redlock';
@@ -27,6 +30,9 @@ export interface LockOptions {
 
 export const LOCK_DEFAULTS = { ttlMs: 10_000, retryCount: 100, retryDelayMs: 10 } as const;
 
+/** How often releases that failed are tried again. */
+export const RELEASE_RETRY_MS = 200;
+
 export class RedisLocks {
   /** The same FIFO mutex per name that the memory store uses as its whole lock. */
   private readonly local = new LockTable();
@@ -34,6 +40,9 @@ export class RedisLocks {
   private readonly ttlMs: number;
   private readonly settings: Partial<Settings>;
   private readonly quorum: number;
+  /** Locks whose release failed, with when they expire (Redlock zeroes `lock.expiration` on release). */
+  private readonly unreleased = new Map<Lock, number>();
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly clients: readonly Redis[],
@@ -74,13 +83,56 @@ export class RedisLocks {
           // The next local holder need not wait for the release: it is already written to
           // every master's connection, ahead of whatever that holder sends. The caller
           // does wait, so another process finds the lock free once withLocks returns.
-          // A failed release just expires.
-          released = this.redlock.release(lock).catch(() => {});
+          const expiresAt = lock.expiration;
+          released = this.redlock.release(lock).catch(() => this.releaseLater(lock, expiresAt));
         }
       });
     } finally {
       await released;
     }
+  }
+
+  /** Locks whose release failed and is still being tried (tests, metrics). */
+  get pendingReleases(): number {
+    return this.unreleased.size;
+  }
+
+  /** Stops retrying releases (the connections are closing; the locks expire by themselves). */
+  close(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.unreleased.clear();
+  }
+
+  private releaseLater(lock: Lock, expiresAt: number): void {
+    if (expiresAt > Date.now()) this.unreleased.set(lock, expiresAt);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.unreleased.size === 0) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.retryReleases();
+    }, RELEASE_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private async retryReleases(): Promise<void> {
+    await Promise.all(
+      [...this.unreleased].map(async ([lock, expiresAt]) => {
+        // Redlock's own clock: the expiry it computed at acquire, in Date.now() terms.
+        if (expiresAt <= Date.now()) return void this.unreleased.delete(lock);
+        if (this.connected() < this.quorum) return;
+        try {
+          await this.redlock.release(lock, { retryCount: 0 });
+          this.unreleased.delete(lock);
+        } catch {
+          // Still away, or the lock already expired on a master: try again next round.
+        }
+      }),
+    );
+    this.scheduleRetry();
   }
 
   private connected(): number {
