@@ -110,9 +110,9 @@ describe('admission controller', () => {
     assert.equal((idle.admit() as { retryAfterSec: number }).retryAfterSec, 2);
   });
 
-  it('aims at a quarter of the step timeout, from a floor of 500', () => {
+  it('aims at a tenth of the step timeout, from a floor of 500', () => {
     const p = admissionPolicy(21_000, 30_000);
-    assert.equal(p.targetLatencyMs, 7_500);
+    assert.equal(p.targetLatencyMs, 3_000);
     assert.equal(p.floor, 500);
     assert.equal(p.maxInFlight, 21_000);
   });
