@@ -43,6 +43,12 @@ export interface Report {
   drift?: { lost: number; doubled: number };
   /** Epoch ms of the first POST (the trace's startMs are offsets from it). */
   firstPostEpochMs?: number;
+  /**
+   * From the first POST to the last accepted one: orders accepted and orders ended per
+   * second. Whether the saga keeps finishing orders while the api takes them in (one
+   * process serving both must not let intake starve the saga).
+   */
+  intake?: { ms: number; acceptedPerSec: number; endedPerSec: number };
 }
 
 const round = (n: number, digits = 0): number => {

@@ -121,6 +121,9 @@ async function drive(
   let firstPostAt = Number.NaN;
   let lastPostAt = Number.NaN;
   let lastTerminalAt = Number.NaN;
+  /** When each accepted order was accepted and when each ended (performance.now()). */
+  const acceptedAt: number[] = [];
+  const endedAt: number[] = [];
   let peakHeap = process.memoryUsage().heapUsed;
   /** Set when an order could not be placed: no more are. */
   let halted = false;
@@ -137,6 +140,7 @@ async function drive(
   const ended = (request: OrderRequest, seq: number, orderId: string, startedAt: number, t: Terminal | null): void => {
     if (t === null) return;
     counts.terminal++;
+    endedAt.push(t.at);
     lastTerminalAt = Math.max(Number.isNaN(lastTerminalAt) ? 0 : lastTerminalAt, t.at);
     latency.record(t.at - startedAt);
     trace?.write(`${seq},${(startedAt - firstPostAt).toFixed(1)},${(t.at - startedAt).toFixed(2)},${t.status}\n`);
@@ -167,6 +171,7 @@ async function drive(
         return { end: Promise.resolve() };
       }
       lastPostAt = performance.now();
+      acceptedAt.push(lastPostAt);
       const end = placed.terminal.then((t) => ended(request, order.seq, placed.orderId, startedAt, t));
       ends.push(end);
       return { end };
@@ -250,6 +255,26 @@ async function drive(
     ...(Number.isNaN(firstPostAt)
       ? {}
       : { firstPostEpochMs: Math.round(Date.now() - (performance.now() - firstPostAt)) }),
+    ...intakeOf(firstPostAt, lastPostAt, acceptedAt, endedAt),
+  };
+}
+
+/** Accepted and ended per second from the first POST to the last accepted one (see Report.intake). */
+export function intakeOf(
+  firstPostAt: number,
+  lastPostAt: number,
+  acceptedAt: readonly number[],
+  endedAt: readonly number[],
+): { intake?: Report['intake'] } {
+  if (Number.isNaN(firstPostAt) || Number.isNaN(lastPostAt) || lastPostAt <= firstPostAt) return {};
+  const ms = lastPostAt - firstPostAt;
+  const ended = endedAt.filter((t) => t <= lastPostAt).length;
+  return {
+    intake: {
+      ms: Math.round(ms),
+      acceptedPerSec: perSecond(acceptedAt.length, ms),
+      endedPerSec: perSecond(ended, ms),
+    },
   };
 }
 

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import {
+  consumerClientTuning,
+  defaultClientTuning,
+  defaultConsumerTuning,
+  retryBudgetMs,
+} from '../../adapters/broker/kafka/options.ts';
 import { SupervisedSubscription, type Member } from '../../adapters/broker/kafka/supervisor.ts';
 import { BrokerUnavailableError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -96,5 +102,20 @@ describe('Kafka subscription supervisor', () => {
       ),
       (err: unknown) => err instanceof BrokerUnavailableError && err.code === 'BROKER_UNAVAILABLE',
     );
+  });
+});
+
+describe('kafka consumers ride out a broker restart', () => {
+  it("retry connecting for longer than a broker's restart (10 s down, ~10 s to start), while producers fail in bounded time", () => {
+    assert.equal(retryBudgetMs({ retries: 3, initialRetryTime: 100, maxRetryTime: 250 }), 100 + 200 + 250);
+    const consumers = consumerClientTuning(defaultClientTuning, defaultConsumerTuning);
+    assert.ok(retryBudgetMs(consumers) >= 45_000, `consumers retry for ${retryBudgetMs(consumers)} ms`);
+    // The shared client (admin, producer) keeps its few retries: a publish fails in seconds.
+    assert.ok(
+      retryBudgetMs(defaultClientTuning) <= 5_000,
+      `the shared client retries for ${retryBudgetMs(defaultClientTuning)} ms`,
+    );
+    // A tuning that asks for more keeps it.
+    assert.equal(consumerClientTuning({ ...defaultClientTuning, retries: 100 }, { retries: 2 }).retries, 100);
   });
 });

@@ -18,7 +18,7 @@ import { loadOptions, parseArgs, UsageError } from '../../src/load/options.ts';
 import type { Report } from '../../src/load/report.ts';
 import type { Driver, Terminal } from '../../src/load/driver.ts';
 import { exitCode } from '../../src/load/report.ts';
-import { runLoad, runWithDriver } from '../../src/load/run.ts';
+import { intakeOf, runLoad, runWithDriver } from '../../src/load/run.ts';
 import { planOrders } from '../../src/load/workload.ts';
 import { seededRng } from '../../src/random.ts';
 import { startProcess, type RunningProcess } from '../blackbox/client.ts';
@@ -202,6 +202,24 @@ describe('load generator: latency', () => {
     const s = many.summary();
     assert.ok(s.p50 <= s.p95 && s.p95 <= s.p99 && s.p99 <= s.max, JSON.stringify(s));
     assert.equal(new Latency().summary().max, 0);
+  });
+});
+
+describe('load generator: intake', () => {
+  it('counts what was accepted and what ended between the first POST and the last accepted one', () => {
+    // 4 accepted over 2 s; 1 ended by the last POST, 3 after it.
+    assert.deepEqual(intakeOf(1_000, 3_000, [1_000, 1_500, 2_000, 3_000], [2_500, 3_001, 4_000, 5_000]), {
+      intake: { ms: 2_000, acceptedPerSec: 2, endedPerSec: 0.5 },
+    });
+    assert.deepEqual(intakeOf(Number.NaN, Number.NaN, [], []), {});
+    assert.deepEqual(intakeOf(1_000, 1_000, [1_000], [1_200]), {});
+  });
+
+  it('is in the report of an open-loop run', async () => {
+    const report = await runLoad(loadOptions({ orders: 200, rate: 1_000, seed: 14 }), {});
+    assert.ok(report.intake, JSON.stringify(report));
+    assert.ok(report.intake.acceptedPerSec > 0 && report.intake.endedPerSec > 0, JSON.stringify(report.intake));
+    assert.ok(report.intake.ms > 0 && report.intake.ms <= report.elapsedMs, JSON.stringify(report));
   });
 });
 

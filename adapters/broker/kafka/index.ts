@@ -11,7 +11,12 @@ import { Backoff } from '../../../src/retry.ts';
 import { Topics } from '../../../src/topics.ts';
 import { createClient } from './client.ts';
 import { unavailable, within } from './errors.ts';
-import { defaultClientTuning, defaultConsumerTuning, type KafkaBrokerOptions } from './options.ts';
+import {
+  consumerClientTuning,
+  defaultClientTuning,
+  defaultConsumerTuning,
+  type KafkaBrokerOptions,
+} from './options.ts';
 import { TopicNames } from './topic-names.ts';
 import { KafkaSubscription } from './consumer.ts';
 import { handledBefore, keyPartitioner } from './handled.ts';
@@ -50,7 +55,7 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
   // the coordinator, reconnecting) outlast a broker restart: with the shared client's few
   // retries a consumer crashed ~3 s into an outage, kafkajs rebuilt it as a new member, and
   // the group then waited out the old member's session once the broker was back.
-  const consumerKafka = createClient(opts, { ...client, retries: Math.max(client.retries, tuning.retries) }, logger);
+  const consumerKafka = createClient(opts, consumerClientTuning(client, tuning), logger);
   const publisher = new Publisher(kafka, client);
   /** Open members and what they consume (group id, physical topics), for close() and lag(). */
   const subscriptions = new Map<Subscription, { group: string; topics: Set<string> }>();

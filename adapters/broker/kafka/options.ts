@@ -102,3 +102,19 @@ export const defaultClientTuning: ClientTuning = {
   maxRetryTime: 1_000,
   pingTimeoutMs: 2_000,
 };
+
+/**
+ * The consumers' client: the shared tuning with as many connection-level retries as the
+ * consumer's own, so a consumer outlasts a broker restart instead of crashing ~3 s into it
+ * and rejoining as a new member (the group then waits out the old member's session).
+ */
+export function consumerClientTuning(client: ClientTuning, consumer: Pick<ConsumerTuning, 'retries'>): ClientTuning {
+  return { ...client, retries: Math.max(client.retries, consumer.retries) };
+}
+
+/** How long kafkajs keeps retrying one operation at most: its backoff doubles up to maxRetryTime. */
+export function retryBudgetMs(t: Pick<ClientTuning, 'retries' | 'initialRetryTime' | 'maxRetryTime'>): number {
+  let total = 0;
+  for (let i = 0, wait = t.initialRetryTime; i < t.retries; i++, wait *= 2) total += Math.min(wait, t.maxRetryTime);
+  return total;
+}
