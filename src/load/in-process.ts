@@ -77,7 +77,8 @@ export async function createInProcessDriver(env: Env = process.env): Promise<Dri
     });
     pending.set(orderId, finish);
     const outcome = await acceptOrder(
-      { ...base, newOrderId: () => orderId },
+      // Not `{ ...base, newOrderId }`: a spread followed by a new key is slow in V8, per order.
+      Object.assign({ newOrderId: () => orderId }, base),
       { userId: order.userId, items: order.items },
     );
     if (outcome.kind === 'overloaded') {

@@ -27,7 +27,7 @@ import { applyEvent, type Applied } from './apply.ts';
 import { InboxEvents, SagaInputs, type EventFor, type SagaInput } from './inbox.ts';
 import type { SagaInspector } from './inspector.ts';
 import { createMailbox } from './mailbox.ts';
-import { createSagaObserver } from './observer.ts';
+import { createSagaObserver, type EventOrigin } from './observer.ts';
 import { wakeAtOf } from './persisted.ts';
 
 export interface SagaHostDeps {
@@ -77,7 +77,9 @@ export function createSagaHost(deps: SagaHostDeps) {
   async function apply(orderId: string, eventFor: EventFor, place?: MessagePlace): Promise<Applied> {
     const parent = place ? parseTraceparent(place.headers[TRACEPARENT]) : null;
     const applied = await applyEvent(deps, orderId, eventFor, (s) => outboxTrace(parent, s.context.traceId));
-    const origin = { ...(place ? { place } : {}), traceId: parent?.traceId ?? storedTraceId(applied) };
+    const traceId = parent?.traceId ?? storedTraceId(applied);
+    // Two literals, not a spread of `{ place }`: this runs for every event (see initialContext).
+    const origin: EventOrigin = place ? { place, traceId } : { traceId };
     observer.stepped(applied, origin);
     if (applied.kind === 'contended') throw new ConcurrentUpdateError(orderId);
     if (applied.kind === 'committed') {

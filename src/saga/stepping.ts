@@ -5,7 +5,7 @@
  * and `transition()` and requires the same snapshots and actions.
  */
 import { createActor } from 'xstate';
-import { orderMachine, type OrderEvent, type OrderInput } from '../../machines/order.machine.ts';
+import { initialContext, orderMachine, type OrderEvent, type OrderInput } from '../../machines/order.machine.ts';
 import type { OrderView } from '../schemas.ts';
 import type { OutMessage } from '../topics.ts';
 import { toOutbox, type ActionObject } from './outbox.ts';
@@ -45,9 +45,24 @@ export function fastTransition(snapshot: OrderSnapshot, event: OrderEvent): [Ord
   return [next, actions];
 }
 
+/**
+ * The machine's first state, when entering it does nothing but take the input's context: no
+ * entry action (here or on the root) and no eventless transition. Then the first snapshot
+ * is that state with that context, and resolveState builds it for a fifth of what
+ * getInitialSnapshot's full initial step costs (every order pays it once, at accept).
+ */
+const inertInitialState: string | null = (() => {
+  const first = orderMachine.root.initial?.target[0];
+  if (!first || orderMachine.root.entry.length > 0 || first.entry.length > 0 || (first.always?.length ?? 0) > 0)
+    return null;
+  return first.key;
+})();
+
 /** The first snapshot of an order, like xstate's `initialTransition(orderMachine, input)`. */
 export const fastInitialSnapshot = (input: OrderInput): OrderSnapshot =>
-  orderMachine.getInitialSnapshot(inertScope, input);
+  inertInitialState === null
+    ? orderMachine.getInitialSnapshot(inertScope, input)
+    : orderMachine.resolveState({ value: inertInitialState, context: initialContext(input) });
 
 export function newOrderSaga(input: OrderInput): { snapshot: PersistedOrder; view: OrderView; wakeAt: number } {
   const snapshot = fastInitialSnapshot(input);

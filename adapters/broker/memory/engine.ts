@@ -84,8 +84,10 @@ export class Engine implements LaneHooks {
     // refuse is refused here too, and nothing of its call is sent.
     const values = messages.map((m) => {
       const value = encode(m.value);
-      const bytes = messageBytes(m.key, value, m.headers);
-      if (bytes > MAX_MESSAGE_BYTES) throw new MessageTooLargeError(bytes, MAX_MESSAGE_BYTES);
+      if (!surelyFits(m.key, value, m.headers)) {
+        const bytes = messageBytes(m.key, value, m.headers);
+        if (bytes > MAX_MESSAGE_BYTES) throw new MessageTooLargeError(bytes, MAX_MESSAGE_BYTES);
+      }
       return value;
     });
     // The partial fault: a prefix lands (perhaps all of it) and the call still fails, as a
@@ -459,6 +461,17 @@ export class Engine implements LaneHooks {
   private reassign(group: Group): void {
     for (const lane of group.assign()) if (this.isReady(lane)) this.onReady?.(lane, false);
   }
+}
+
+/**
+ * True when the message is within MAX_MESSAGE_BYTES whatever its characters: UTF-8 takes at
+ * most 3 bytes per UTF-16 code unit, so string lengths bound the size without encoding
+ * anything. Only a message near the limit is measured exactly (messageBytes).
+ */
+function surelyFits(key: string, value: string, headers: Readonly<Record<string, string>> | undefined): boolean {
+  let units = key.length + value.length;
+  if (headers) for (const name in headers) units += name.length + headers[name]!.length;
+  return 3 * units <= MAX_MESSAGE_BYTES;
 }
 
 function encode(value: unknown): string {

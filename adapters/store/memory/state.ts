@@ -15,11 +15,13 @@ import type { KeyClaim, OrderRow, PaymentRecord, StockRecord } from './records.t
 /** How many expired records one call frees at most; more than any call creates (<= 1). */
 const SWEEP_BATCH = 100;
 
-// Expiry keys name what expires: an order (row, view and idempotency key together), or
-// one of its two effect records.
-const orderKey = (orderId: string): string => `o:${orderId}`;
-const stockKey = (orderId: string): string => `s:${orderId}`;
-const paymentKey = (orderId: string): string => `p:${orderId}`;
+/**
+ * What expires: an order (row, view and idempotency key together), or one of its two
+ * effect records. Each kind has its own expiry heap keyed by the orderId itself, so the
+ * lookup every store call makes builds no key string.
+ */
+type Expiring = 'order' | 'stock' | 'payment';
+const EXPIRING: readonly Expiring[] = ['order', 'stock', 'payment'];
 
 export class MemoryState {
   readonly products = new Map<string, Product>();
@@ -34,7 +36,11 @@ export class MemoryState {
   readonly retention = new KeyedMinHeap();
   /** Live orders per non-terminal status; running totals per terminal status. */
   readonly counts = new Map<OrderStatus, number>();
-  private readonly expiries = new KeyedMinHeap();
+  private readonly expiries: Record<Expiring, KeyedMinHeap> = {
+    order: new KeyedMinHeap(),
+    stock: new KeyedMinHeap(),
+    payment: new KeyedMinHeap(),
+  };
   /** The time of the current call, read once so one call sees one instant. */
   private at: number;
 
@@ -54,31 +60,40 @@ export class MemoryState {
   begin(): void {
     this.at = this.clock.now();
     for (let i = 0; i < SWEEP_BATCH; i++) {
-      const next = this.expiries.peek();
-      if (next === undefined || next.score > this.at) return;
-      this.drop(next.key);
+      // The oldest due entry over the three kinds (the first kind wins a tie).
+      let kind: Expiring | null = null;
+      let at = this.at;
+      for (const k of EXPIRING) {
+        const next = this.expiries[k].peek();
+        if (next !== undefined && (kind === null ? next.score <= at : next.score < at)) {
+          kind = k;
+          at = next.score;
+        }
+      }
+      if (kind === null) return;
+      this.drop(kind, this.expiries[kind].peek()!.key);
     }
   }
 
   order(orderId: string): OrderRow | undefined {
-    this.dropIfDue(orderKey(orderId));
+    this.dropIfDue('order', orderId);
     return this.orders.get(orderId);
   }
 
   /** A key claim lives exactly as long as its order. */
   claim(key: string): KeyClaim | undefined {
     const claim = this.keys.get(key);
-    if (claim !== undefined) this.dropIfDue(orderKey(claim.orderId));
+    if (claim !== undefined) this.dropIfDue('order', claim.orderId);
     return this.keys.get(key);
   }
 
   stockRecord(orderId: string): StockRecord | undefined {
-    this.dropIfDue(stockKey(orderId));
+    this.dropIfDue('stock', orderId);
     return this.stock.get(orderId);
   }
 
   paymentRecord(orderId: string): PaymentRecord | undefined {
-    this.dropIfDue(paymentKey(orderId));
+    this.dropIfDue('payment', orderId);
     return this.payments.get(orderId);
   }
 
@@ -96,39 +111,38 @@ export class MemoryState {
 
   /** Sets the order's effect records to expire at `expireAt`, or later if they already would. */
   retainEffects(orderId: string, expireAt: number): void {
-    const records: [string, boolean][] = [
-      [stockKey(orderId), this.stock.has(orderId)],
-      [paymentKey(orderId), this.payments.has(orderId)],
+    const records: [Expiring, boolean][] = [
+      ['stock', this.stock.has(orderId)],
+      ['payment', this.payments.has(orderId)],
     ];
-    for (const [key, held] of records) {
+    for (const [kind, held] of records) {
       if (!held) continue;
-      const current = this.expiries.score(key);
-      if (current === undefined || current < expireAt) this.expiries.set(key, expireAt);
-      this.dropIfDue(key);
+      const current = this.expiries[kind].score(orderId);
+      if (current === undefined || current < expireAt) this.expiries[kind].set(orderId, expireAt);
+      this.dropIfDue(kind, orderId);
     }
   }
 
   /** Starts (or restarts) a finished order's retention clock. */
   retainOrder(orderId: string): void {
-    this.expiries.set(orderKey(orderId), this.at + this.orderRetentionMs);
+    this.expiries.order.set(orderId, this.at + this.orderRetentionMs);
   }
 
-  private dropIfDue(key: string): void {
-    const at = this.expiries.score(key);
-    if (at !== undefined && at <= this.at) this.drop(key);
+  private dropIfDue(kind: Expiring, id: string): void {
+    const at = this.expiries[kind].score(id);
+    if (at !== undefined && at <= this.at) this.drop(kind, id);
   }
 
-  private drop(key: string): void {
-    this.expiries.delete(key);
-    const id = key.slice(2);
-    switch (key[0]) {
-      case 's':
+  private drop(kind: Expiring, id: string): void {
+    this.expiries[kind].delete(id);
+    switch (kind) {
+      case 'stock':
         this.stock.delete(id);
         return;
-      case 'p':
+      case 'payment':
         this.payments.delete(id);
         return;
-      case 'o': {
+      case 'order': {
         const row = this.orders.get(id);
         this.orders.delete(id);
         // A terminal order has no index entry, but a (mistaken) later non-terminal
