@@ -3,6 +3,7 @@
  * idempotency keys. Every method is atomic on its own. The memory adapter and the
  * Redis adapter (Lua scripts) give the same answers; one contract suite runs on both.
  */
+import type { OrderCheck } from '../order-check.ts';
 import type { Item, OrderStatus, OrderView } from '../schemas.ts';
 import type { OutMessage, Payload, Topics } from '../topics.ts';
 
@@ -30,6 +31,13 @@ export type ChargeOutcome = { ok: true } | { ok: false; code: PaymentRefusal; me
 export interface UndoOutcome {
   undone: boolean;
 }
+
+/**
+ * An effect run on an OrderCheck: it ran (and `outcome` is its recorded outcome) only if
+ * the stored order agreed; otherwise nothing moved and `view` is the stored order (null:
+ * there is none), for the caller to say why.
+ */
+export type Checked<T> = { agreed: true; outcome: T } | { agreed: false; view: OrderView | null };
 
 /** The persisted saga: what the saga host loads, steps and writes back. */
 export interface SagaRecord {
@@ -89,6 +97,14 @@ export interface Store {
   charge(orderId: string, userId: string, amount: number): Promise<ChargeOutcome>;
   /** `userId` names the account whose slot holds the charge record (from payment.refund). */
   refund(orderId: string, userId: string): Promise<UndoOutcome>;
+  /**
+   * reserve(check.orderId, check.items), run only if the stored order agrees with the
+   * check (orderMismatch, src/order-check.ts), checked in the same atomic step: a worker's
+   * order check and its effect in one store call (rule `idempotent-effects`, docs/architecture.md).
+   */
+  reserveChecked(check: OrderCheck & { items: readonly Item[] }): Promise<Checked<ReserveOutcome>>;
+  /** charge(check.orderId, check.userId, check.totalPrice), the same way. */
+  chargeChecked(check: OrderCheck & { totalPrice: number }): Promise<Checked<ChargeOutcome>>;
   /** Runs fn holding every named lock (taken in sorted order); LockNotAcquiredError if not won. */
   withLocks<T>(resources: readonly string[], fn: () => Promise<T>): Promise<T>;
 

@@ -1,7 +1,8 @@
 /**
- * The saga host's algorithm for one event, without its telemetry: load the snapshot, build
- * the event, step the machine, and write the new snapshot with its outbox by compare-and-set
- * (rules `store-is-truth`, `outbox-in-snapshot`; docs/architecture.md). It sends nothing:
+ * The saga host's algorithm for one event, without its telemetry: load the snapshot (or
+ * start from this host's own last write of it, ./committed.ts), build the event, step the
+ * machine, and write the new snapshot with its outbox by compare-and-set (rules
+ * `store-is-truth`, `outbox-in-snapshot`; docs/architecture.md). It sends nothing:
  * the host sends what the answer says, and its observer turns the answer into metrics and logs.
  */
 import type { OrderEvent } from '../../machines/order.machine.ts';
@@ -10,9 +11,10 @@ import { UnknownOrderError } from '../errors.ts';
 import type { Store } from '../ports/store.ts';
 import type { OrderView } from '../schemas.ts';
 import type { OutMessage } from '../topics.ts';
+import type { Committed, CommittedCache } from './committed.ts';
 import type { EventFor } from './inbox.ts';
 import { isDone, persist, restore, wakeAtOf, type OrderSnapshot } from './persisted.ts';
-import { step } from './stepping.ts';
+import { step, type Step } from './stepping.ts';
 import { viewOf } from './view.ts';
 
 /** What one event did to one order. `conflicts`: compare-and-sets lost on the way. */
@@ -51,9 +53,17 @@ export interface ApplyDeps {
   store: Store;
   clock: Clock;
   casAttempts: number;
+  /** The host's own last writes (./committed.ts); absent: every event loads the row. */
+  committed?: CommittedCache;
 }
 
-/** `headersFor` gives the outbox's headers from the loaded snapshot. */
+/**
+ * `headersFor` gives the outbox's headers from the loaded snapshot. An order this host
+ * wrote last starts from that write; if the event changes it, the write is a
+ * compare-and-set on that version as usual, and if it changes nothing, or the version
+ * moved, the event is applied again from the stored row, so only a write ever rests on
+ * the cache.
+ */
 export async function applyEvent(
   deps: ApplyDeps,
   orderId: string,
@@ -61,8 +71,20 @@ export async function applyEvent(
   headersFor: (snapshot: OrderSnapshot) => Record<string, string> | undefined,
 ): Promise<Applied> {
   const { store } = deps;
+  let lost = 0;
+  const cached = deps.committed?.take(orderId);
+  if (cached) {
+    const now = deps.clock.now();
+    const event = await eventFor(cached.snapshot, now);
+    const result = event ? step(cached.snapshot, event, headersFor(cached.snapshot)) : null;
+    if (event && result?.changed) {
+      const applied = await commit(deps, orderId, cached, event, result, now, 0);
+      if (applied) return applied;
+      lost = 1;
+    }
+  }
   for (let attempt = 1; attempt <= deps.casAttempts; attempt++) {
-    const conflicts = attempt - 1;
+    const conflicts = lost + attempt - 1;
     const row = await store.loadSaga(orderId);
     if (!row) throw new UnknownOrderError(orderId);
     if (row.snapshot === null) return { kind: 'gone', orderId, conflicts };
@@ -74,24 +96,39 @@ export async function applyEvent(
       const resend = !row.outboxSent ? row.outbox : [];
       return { kind: 'unchanged', orderId, snapshot, event, now, resend, version: row.version, conflicts };
     }
-    const { next, outbox } = result;
-    const terminal = isDone(next);
-    const view = viewOf(next);
-    const write = { snapshot: persist(next), outbox, view, wakeAt: wakeAtOf(next), terminal };
-    if (!(await store.commitSaga(orderId, row.version, write))) continue;
-    return {
-      kind: 'committed',
-      orderId,
-      before: snapshot,
-      after: next,
-      event,
-      outbox,
-      view,
-      terminal,
-      now,
-      version: row.version + 1,
-      conflicts,
-    };
+    const applied = await commit(deps, orderId, { version: row.version, snapshot }, event, result, now, conflicts);
+    if (applied) return applied;
   }
-  return { kind: 'contended', orderId, conflicts: deps.casAttempts };
+  return { kind: 'contended', orderId, conflicts: lost + deps.casAttempts };
+}
+
+/** The compare-and-set of one step from `from`; null when the version had moved. */
+async function commit(
+  deps: ApplyDeps,
+  orderId: string,
+  from: Committed,
+  event: OrderEvent,
+  { next, outbox }: Step,
+  now: number,
+  conflicts: number,
+): Promise<Applied | null> {
+  const terminal = isDone(next);
+  const view = viewOf(next);
+  const write = { snapshot: persist(next), outbox, view, wakeAt: wakeAtOf(next), terminal };
+  if (!(await deps.store.commitSaga(orderId, from.version, write))) return null;
+  const version = from.version + 1;
+  if (!terminal) deps.committed?.put(orderId, { version, snapshot: next });
+  return {
+    kind: 'committed',
+    orderId,
+    before: from.snapshot,
+    after: next,
+    event,
+    outbox,
+    view,
+    terminal,
+    now,
+    version,
+    conflicts,
+  };
 }

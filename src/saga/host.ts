@@ -1,8 +1,9 @@
 /**
  * The saga host: the store is the truth (rules `store-is-truth`, `outbox-in-snapshot`,
  * `deadlines-are-data`, `idempotent-effects`, `compensate-what-was-asked`;
- * docs/architecture.md). Every event is applied (./apply.ts: load, step with the pure
- * transition, compare-and-set the snapshot with its outbox); then the outbox is sent and
+ * docs/architecture.md). Every event is applied (./apply.ts: load, or start from this
+ * host's own last write, step with the pure transition, compare-and-set the snapshot with
+ * its outbox); then the outbox is sent and
  * marked sent. An event that changes nothing still sends an unsent outbox. No live actor
  * outlives its event. What happened goes to one observer (./observer.ts) for telemetry.
  */
@@ -24,6 +25,7 @@ import {
   type TraceContext,
 } from '../trace.ts';
 import { applyEvent, type Applied } from './apply.ts';
+import { createCommittedCache } from './committed.ts';
 import { InboxEvents, SagaInputs, type EventFor, type SagaInput } from './inbox.ts';
 import type { SagaInspector } from './inspector.ts';
 import { createMailbox } from './mailbox.ts';
@@ -72,11 +74,12 @@ export function createSagaHost(deps: SagaHostDeps) {
   const { store, broker } = deps;
   const mailbox = createMailbox();
   const observer = createSagaObserver(deps);
+  const applyDeps = { ...deps, committed: createCommittedCache() };
 
   /** Applies one event, sends what it says, and returns what happened. `place`: none for the sweeper. */
   async function apply(orderId: string, eventFor: EventFor, place?: MessagePlace): Promise<Applied> {
     const parent = place ? parseTraceparent(place.headers[TRACEPARENT]) : null;
-    const applied = await applyEvent(deps, orderId, eventFor, (s) => outboxTrace(parent, s.context.traceId));
+    const applied = await applyEvent(applyDeps, orderId, eventFor, (s) => outboxTrace(parent, s.context.traceId));
     const traceId = parent?.traceId ?? storedTraceId(applied);
     // Two literals, not a spread of `{ place }`: this runs for every event (see initialContext).
     const origin: EventOrigin = place ? { place, traceId } : { traceId };

@@ -1,7 +1,8 @@
 /**
  * The payment worker: charge on payment.request, refund on payment.refund, serialized
  * per user; idempotent by orderId in the store, refusals remembered. Replies join the
- * command's trace. Each is checked against the stored order first (./require-order.ts).
+ * command's trace. Each is checked against the stored order (./require-order.ts): a charge
+ * in the same store call as its effect, a refund before it.
  */
 import { dispatch } from '../messaging/dispatch.ts';
 import type { Subscription } from '../ports/broker.ts';
@@ -10,7 +11,7 @@ import { message, Subscriptions, Topics } from '../topics.ts';
 import { replyContext } from './reply.ts';
 import type { WorkerDeps } from './deps.ts';
 import { userLock } from './lock-names.ts';
-import { orderToCharge, orderToUndo } from './require-order.ts';
+import { chargeCheck, checkedOutcome, orderToUndo } from './require-order.ts';
 
 export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription> {
   const { store, broker, logger } = deps;
@@ -21,9 +22,15 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
       {
         [Topics.paymentRequest]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
-          // The order's total, for the order's user (rule `idempotent-effects`, docs/architecture.md).
-          const { orderId, userId, totalPrice: amount } = await orderToCharge(store, command);
-          const outcome = await store.withLocks([userLock(userId)], () => store.charge(orderId, userId, amount));
+          // The order's total, for the order's user: the charge runs only if the stored
+          // order says so, checked in the same store call (rule `idempotent-effects`, docs/architecture.md).
+          const check = chargeCheck(command);
+          const { orderId, userId, totalPrice: amount } = check;
+          const outcome = checkedOutcome(
+            Topics.paymentRequest,
+            check,
+            await store.withLocks([userLock(userId)], () => store.chargeChecked(check)),
+          );
           await broker.publish([
             outcome.ok
               ? message(Topics.paymentSuccess, { orderId }, reply.headers)

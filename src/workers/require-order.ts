@@ -6,9 +6,10 @@
  */
 import { UndoStatuses } from '../../machines/order.machine.ts';
 import { ForgedCommandError, UnknownOrderError } from '../errors.ts';
-import type { Store } from '../ports/store.ts';
+import { orderMismatch, type OrderCheck } from '../order-check.ts';
+import type { Checked, Store } from '../ports/store.ts';
 import type { Item, OrderStatus, OrderView } from '../schemas.ts';
-import { Topics, type Payload } from '../topics.ts';
+import { Topics, type Payload, type TopicName } from '../topics.ts';
 
 /**
  * A command for an orderId with no record is refused (DLQ): effect records outlive order
@@ -23,54 +24,35 @@ export async function requireOrder(store: Store, orderId: string): Promise<Order
 
 const undoing: ReadonlySet<OrderStatus> = new Set(UndoStatuses);
 
-const sameItems = (a: readonly Item[], b: readonly Item[]): boolean => {
-  if (a.length !== b.length) return false;
-  const quantities = new Map(a.map((i) => [i.productId, i.quantity]));
-  return b.every((i) => quantities.get(i.productId) === i.quantity);
-};
-const show = (items: readonly Item[]): string => items.map((i) => `${i.productId}x${i.quantity}`).join(',');
+/**
+ * order.start (the api publishes exactly the items and user it recorded) and
+ * payment.request (the saga asks for the total it priced on the way to PAYING, from the
+ * order's user): the command's OrderCheck. The store runs the reserve or the charge only if
+ * the stored order agrees, in the same step as the check (Store.reserveChecked,
+ * Store.chargeChecked), so the items reserved and the amount charged are the order's.
+ */
+export const reserveCheck = (cmd: Payload<typeof Topics.orderStart>): OrderCheck & { items: Item[] } => ({
+  orderId: cmd.orderId,
+  userId: cmd.userId,
+  items: cmd.items,
+});
+export const chargeCheck = (cmd: Payload<typeof Topics.paymentRequest>): OrderCheck & { totalPrice: number } => ({
+  orderId: cmd.orderId,
+  userId: cmd.userId,
+  totalPrice: cmd.amount,
+});
 
-function sameUser(what: string, view: OrderView, userId: string): void {
-  if (userId !== view.userId)
-    throw new ForgedCommandError(what, view.orderId, `userId ${userId} is not the order's user ${view.userId}`);
-}
-
-/** order.start: the api publishes exactly the items and user it recorded; the reserve takes the recorded items. */
-export async function orderToReserve(store: Store, cmd: Payload<typeof Topics.orderStart>): Promise<OrderView> {
-  const view = await requireOrder(store, cmd.orderId);
-  sameUser(Topics.orderStart, view, cmd.userId);
-  if (!sameItems(view.items, cmd.items)) {
-    throw new ForgedCommandError(
-      Topics.orderStart,
-      cmd.orderId,
-      `items ${show(cmd.items)} are not the order's items ${show(view.items)}`,
-    );
-  }
-  return view;
-}
-
-/** payment.request: the saga asks for the total it priced (set on the way to PAYING), from the order's user. */
-export async function orderToCharge(
-  store: Store,
-  cmd: Payload<typeof Topics.paymentRequest>,
-): Promise<OrderView & { totalPrice: number }> {
-  const view = await requireOrder(store, cmd.orderId);
-  sameUser(Topics.paymentRequest, view, cmd.userId);
-  if (view.totalPrice === undefined) {
-    throw new ForgedCommandError(
-      Topics.paymentRequest,
-      cmd.orderId,
-      `the order is ${view.status} and has no total yet`,
-    );
-  }
-  if (cmd.amount !== view.totalPrice) {
-    throw new ForgedCommandError(
-      Topics.paymentRequest,
-      cmd.orderId,
-      `amount ${cmd.amount} is not the order's total ${view.totalPrice}`,
-    );
-  }
-  return { ...view, totalPrice: view.totalPrice };
+/**
+ * The outcome of an effect run on a check, or the command's refusal: UnknownOrderError
+ * for no order, ForgedCommandError with the reason for an order that disagrees.
+ */
+export function checkedOutcome<T>(what: TopicName, check: OrderCheck, checked: Checked<T>): T {
+  if (checked.agreed) return checked.outcome;
+  if (!checked.view) throw new UnknownOrderError(check.orderId);
+  const why = orderMismatch(checked.view, check);
+  // The store's comparison and orderMismatch are one rule; a disagreement is a bug.
+  if (why === null) throw new Error(`the store refused ${what} for order ${check.orderId}, but its order agrees`);
+  throw new ForgedCommandError(what, check.orderId, why);
 }
 
 /**
@@ -86,7 +68,8 @@ export async function orderToUndo(
   cmd: { orderId: string; userId?: string },
 ): Promise<OrderView> {
   const view = await requireOrder(store, cmd.orderId);
-  if (cmd.userId !== undefined) sameUser(what, view, cmd.userId);
+  const why = cmd.userId === undefined ? null : orderMismatch(view, { orderId: cmd.orderId, userId: cmd.userId });
+  if (why !== null) throw new ForgedCommandError(what, cmd.orderId, why);
   if (!undoing.has(view.status)) {
     throw new ForgedCommandError(
       what,

@@ -1,7 +1,8 @@
 /**
  * The stock worker: reserve on order.start, release on stock.rollback. Both are
  * idempotent by orderId in the store; a redelivered command repeats its recorded reply.
- * Each is checked against the stored order first (./require-order.ts).
+ * Each is checked against the stored order (./require-order.ts): a reserve in the same
+ * store call as its effect, a release before it.
  * Replies join the command's trace.
  */
 import { dispatch } from '../messaging/dispatch.ts';
@@ -10,7 +11,7 @@ import { clipText } from '../schemas.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
 import { replyContext } from './reply.ts';
 import { productLock } from './lock-names.ts';
-import { orderToReserve, orderToUndo } from './require-order.ts';
+import { checkedOutcome, orderToUndo, reserveCheck } from './require-order.ts';
 import type { WorkerDeps } from './deps.ts';
 
 export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> {
@@ -22,11 +23,17 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
       {
         [Topics.orderStart]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
-          // The items the order recorded, never a message's (rule `idempotent-effects`, docs/architecture.md).
-          const { orderId, items } = await orderToReserve(store, command);
-          const outcome = await store.withLocks(
-            items.map((i) => productLock(i.productId)),
-            () => store.reserve(orderId, items),
+          // The order's own items: the reserve runs only if the stored order has exactly
+          // these lines, checked in the same store call (rule `idempotent-effects`, docs/architecture.md).
+          const check = reserveCheck(command);
+          const { orderId, items } = check;
+          const outcome = checkedOutcome(
+            Topics.orderStart,
+            check,
+            await store.withLocks(
+              items.map((i) => productLock(i.productId)),
+              () => store.reserveChecked(check),
+            ),
           );
           await broker.publish([
             outcome.ok

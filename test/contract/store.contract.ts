@@ -340,6 +340,137 @@ export function storeContract(name: string, make: StoreFactory): void {
       );
     });
 
+    describe('effects checked against their order', () => {
+      /** An order of user u for 2 a + 1 b, at `totalPrice` if given (as on the way to PAYING). */
+      async function anOrder(store: Store, id: (n: string) => string, totalPrice?: number): Promise<OrderView> {
+        await store.putProduct({ productId: id('a'), stock: 10, price: 1 });
+        await store.putProduct({ productId: id('b'), stock: 10, price: 1 });
+        await store.putUser({ userId: id('u'), balance: 100 });
+        const order: OrderView = {
+          ...orderView(id('o'), 'PENDING', id('u')),
+          items: [
+            { productId: id('a'), quantity: 2 },
+            { productId: id('b'), quantity: 1 },
+          ],
+        };
+        await store.createOrder(newOrder(id('o'), { view: order }));
+        if (totalPrice === undefined) return order;
+        const paying: OrderView = { ...order, status: 'PAYING', totalPrice };
+        assert.ok(await store.commitSaga(id('o'), 1, { ...write(id('o'), 'PAYING'), view: paying }));
+        return paying;
+      }
+
+      it(
+        "reserves when the order is the user's with the same lines, in any order, and repeats like reserve",
+        using(async ({ store, id }) => {
+          await anOrder(store, id);
+          const check = {
+            orderId: id('o'),
+            userId: id('u'),
+            items: [
+              { productId: id('b'), quantity: 1 },
+              { productId: id('a'), quantity: 2 },
+            ],
+          };
+          assert.deepEqual(await store.reserveChecked(check), { agreed: true, outcome: { ok: true } });
+          assert.deepEqual(await store.reserveChecked(check), { agreed: true, outcome: { ok: true } });
+          assert.equal(await stockOf(store, id('a')), 8);
+          assert.equal(await stockOf(store, id('b')), 9);
+        }),
+      );
+
+      it(
+        'moves nothing and answers the stored order when the user, a line or a quantity differs',
+        using(async ({ store, id }) => {
+          const order = await anOrder(store, id);
+          const [a, b] = [id('a'), id('b')];
+          const checks = [
+            { userId: id('other'), items: order.items },
+            { userId: id('u'), items: [{ productId: a, quantity: 2 }] },
+            {
+              userId: id('u'),
+              items: [
+                { productId: a, quantity: 2 },
+                { productId: b, quantity: 2 },
+              ],
+            },
+            {
+              userId: id('u'),
+              items: [
+                { productId: a, quantity: 2 },
+                { productId: id('c'), quantity: 1 },
+              ],
+            },
+          ];
+          for (const check of checks) {
+            assert.deepEqual(await store.reserveChecked({ orderId: id('o'), ...check }), {
+              agreed: false,
+              view: order,
+            });
+          }
+          assert.equal(await stockOf(store, a), 10);
+          assert.equal(await stockOf(store, b), 10);
+          // No record was left either: the order's own reserve still takes its stock.
+          assert.deepEqual(await store.reserve(id('o'), order.items), { ok: true });
+          assert.equal(await stockOf(store, a), 8);
+        }),
+      );
+
+      it(
+        'moves nothing and answers no order for an orderId with no record',
+        using(async ({ store, id }) => {
+          await anOrder(store, id);
+          const items = [{ productId: id('a'), quantity: 1 }];
+          assert.deepEqual(await store.reserveChecked({ orderId: id('none'), userId: id('u'), items }), {
+            agreed: false,
+            view: null,
+          });
+          assert.deepEqual(await store.chargeChecked({ orderId: id('none'), userId: id('u'), totalPrice: 1 }), {
+            agreed: false,
+            view: null,
+          });
+          assert.equal(await stockOf(store, id('a')), 10);
+          assert.equal(await balanceOf(store, id('u')), 100);
+        }),
+      );
+
+      it(
+        "charges the order's total to the order's user, once, and repeats like charge",
+        using(async ({ store, id }) => {
+          await anOrder(store, id, 30);
+          const check = { orderId: id('o'), userId: id('u'), totalPrice: 30 };
+          assert.deepEqual(await store.chargeChecked(check), { agreed: true, outcome: { ok: true } });
+          assert.deepEqual(await store.chargeChecked(check), { agreed: true, outcome: { ok: true } });
+          assert.equal(await balanceOf(store, id('u')), 70);
+        }),
+      );
+
+      it(
+        'charges nothing when the order has no total yet, another total or another user',
+        using(async ({ store, id }) => {
+          const pending = await anOrder(store, id);
+          assert.deepEqual(await store.chargeChecked({ orderId: id('o'), userId: id('u'), totalPrice: 30 }), {
+            agreed: false,
+            view: pending,
+          });
+          const paying: OrderView = { ...pending, status: 'PAYING', totalPrice: 30 };
+          assert.ok(await store.commitSaga(id('o'), 1, { ...write(id('o'), 'PAYING'), view: paying }));
+          for (const check of [
+            { userId: id('u'), totalPrice: 31 },
+            { userId: id('u'), totalPrice: 0 },
+            { userId: id('other'), totalPrice: 30 },
+          ]) {
+            assert.deepEqual(await store.chargeChecked({ orderId: id('o'), ...check }), {
+              agreed: false,
+              view: paying,
+            });
+          }
+          assert.equal(await balanceOf(store, id('u')), 100);
+          assert.deepEqual(await store.charge(id('o'), id('u'), 30), { ok: true }, 'no record was left');
+        }),
+      );
+    });
+
     describe('orders', () => {
       it(
         'creates the view and a version-1 saga with an empty, sent outbox',

@@ -80,6 +80,8 @@ export function createFakeStore(): FakeStore {
     release: unused('release'),
     charge: unused('charge'),
     refund: unused('refund'),
+    reserveChecked: unused('reserveChecked'),
+    chargeChecked: unused('chargeChecked'),
     withLocks: unused('withLocks'),
     async createOrder(order): Promise<CreateOutcome> {
       if (fail.create) throw new Error('ECONNREFUSED 127.0.0.1:6379');

@@ -33,6 +33,9 @@ export function everyStoreMethod(
     release: () => store.release('o8', [{ productId: 'p', quantity: 1 }]),
     charge: () => store.charge('o9', 'u1', 10),
     refund: () => store.refund('o8', 'u'),
+    reserveChecked: () =>
+      store.reserveChecked({ orderId: 'o9', userId: 'u1', items: [{ productId: 'p1', quantity: 1 }] }),
+    chargeChecked: () => store.chargeChecked({ orderId: 'o9', userId: 'u1', totalPrice: 10 }),
     withLocks: () => store.withLocks(['r'], async () => o.onLocked()),
     createOrder: () => store.createOrder(o.newOrder),
     getOrder: () => store.getOrder('o1'),

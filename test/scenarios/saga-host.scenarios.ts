@@ -190,6 +190,60 @@ export function sagaHostScenarios(name: string, make: SagaStoreFactory): void {
       assert.equal(broker.sent.length, sent, 'nothing sent');
     });
 
+    it('starts the next event of an order from its own last write, without loading the row', async () => {
+      const id = await newOrder();
+      let loads = 0;
+      const counted: Store = { ...store, loadSaga: (orderId) => (loads++, store.loadSaga(orderId)) };
+      const h = host({ store: counted });
+      await h.receive(Topics.orderStart, { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] });
+      assert.equal(loads, 1, 'the first event of the order loads it');
+      await h.receive(Topics.stockSuccess, { v, orderId: id, items: [{ productId: 'p1', quantity: 2 }] });
+      await h.receive(Topics.paymentSuccess, { v, orderId: id });
+      assert.equal(loads, 1, 'the next ones start from what this host wrote');
+      assert.equal((await store.getOrder(id))!.status, 'COMPLETED');
+      assert.equal((await store.loadSaga(id))!.version, 4);
+    });
+
+    it('applies an event again from the stored row when another host wrote since its own last write', async () => {
+      const id = await newOrder();
+      const [a, b] = [host(), host()];
+      const start = { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] };
+      await a.receive(Topics.orderStart, start); // a's last write: RESERVING
+      await b.receive(Topics.stockSuccess, { v, orderId: id, items: start.items }); // PAYING, by b
+      const paid = await a.receive(Topics.paymentSuccess, { v, orderId: id });
+      assert.equal(paid.kind, 'committed');
+      assert.equal(paid.conflicts, 0, 'PAYMENT_CHARGED changes nothing in RESERVING: judged on the row, no write lost');
+      assert.equal((await store.getOrder(id))!.status, 'COMPLETED');
+      assert.equal((await store.loadSaga(id))!.version, 4);
+    });
+
+    it('judges an event that changes nothing on the stored row, so an unsent outbox written by another host goes out', async () => {
+      const id = await newOrder();
+      const [a, b] = [host(), host()];
+      const start = { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] };
+      await a.receive(Topics.orderStart, start); // a's last write: RESERVING
+      broker.failNext = 1;
+      await assert.rejects(b.receive(Topics.stockSuccess, { v, orderId: id, items: start.items }), {
+        code: 'BROKER_UNAVAILABLE',
+      });
+      const again = await a.receive(Topics.orderStart, start); // a duplicate: START changes nothing in RESERVING
+      assert.equal(again.kind, 'unchanged');
+      assert.equal(broker.count(Topics.paymentRequest), 1, "b's unsent payment.request re-sent by a");
+    });
+
+    it('loses the compare-and-set of a stale last write and applies the event on the stored row', async () => {
+      const id = await newOrder();
+      const [a, b] = [host(), host()];
+      const start = { v, orderId: id, userId: 'u1', items: [{ productId: 'p1', quantity: 2 }] };
+      await a.receive(Topics.orderStart, start); // a's last write: RESERVING at version 2
+      await b.receive(Topics.stockFailed, { v, orderId: id, code: 'OUT_OF_STOCK', message: 'short' }); // REJECTED
+      const late = await a.receive(Topics.stockSuccess, { v, orderId: id, items: start.items });
+      assert.equal(late.kind, 'gone', 'the stored row is finished: nothing to do');
+      assert.equal(late.conflicts, 1, 'the write from the stale version was lost');
+      assert.equal((await store.getOrder(id))!.status, 'REJECTED');
+      assert.equal(broker.count(Topics.paymentRequest), 0);
+    });
+
     it('refuses an event for an order with no record, non-retriably', async () => {
       await assert.rejects(host().receive(Topics.paymentSuccess, { v, orderId: 'never-created' }), {
         name: 'UnknownOrderError',

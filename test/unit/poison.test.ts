@@ -127,8 +127,8 @@ describe('a refusal text longer than the bound, in the stock worker', () => {
     // The store refuses with more text than a payload may carry.
     const store = new Proxy(memory, {
       get: (target, name, receiver): unknown =>
-        name === 'reserve'
-          ? async () => ({ ok: false, code: 'OUT_OF_STOCK', message: long })
+        name === 'reserveChecked'
+          ? async () => ({ agreed: true, outcome: { ok: false, code: 'OUT_OF_STOCK', message: long } })
           : Reflect.get(target, name, receiver),
     }) as Store;
     try {

@@ -6,7 +6,8 @@
  */
 import { systemClock, type Clock } from '../../../src/clock.ts';
 import { StoreUnavailableError } from '../../../src/errors.ts';
-import type { Store } from '../../../src/ports/store.ts';
+import { orderMismatch, type OrderCheck } from '../../../src/order-check.ts';
+import type { Checked, Store } from '../../../src/ports/store.ts';
 import * as catalogue from './catalogue.ts';
 import * as effects from './effects.ts';
 import { LockTable } from './locks.ts';
@@ -51,6 +52,13 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
     state.begin();
   }
 
+  /** The effect, run only if the stored order agrees with the check (one synchronous step, so atomic). */
+  function checked<T>(check: OrderCheck, effect: () => T): Checked<T> {
+    const view = orders.getOrder(state, check.orderId);
+    if (view === null || orderMismatch(view, check) !== null) return { agreed: false, view };
+    return { agreed: true, outcome: effect() };
+  }
+
   return {
     async putProduct(product) {
       begin();
@@ -88,6 +96,14 @@ export function createMemoryStore(opts: MemoryStoreOptions): MemoryStore {
     async refund(orderId, _userId) {
       begin();
       return effects.refund(state, orderId);
+    },
+    async reserveChecked(check) {
+      begin();
+      return checked(check, () => effects.reserve(state, check.orderId, check.items));
+    },
+    async chargeChecked(check) {
+      begin();
+      return checked(check, () => effects.charge(state, check.orderId, check.userId, check.totalPrice));
     },
     async withLocks(resources, fn) {
       begin();

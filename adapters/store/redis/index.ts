@@ -89,6 +89,8 @@ export async function createRedisStore(opts: RedisStoreOptions): Promise<Store> 
     release: (orderId, items) => ifOpen(() => effects.release(ctx, orderId, items)),
     charge: (orderId, userId, amount) => ifOpen(() => effects.charge(ctx, orderId, userId, amount)),
     refund: (orderId, userId) => ifOpen(() => effects.refund(ctx, orderId, userId)),
+    reserveChecked: (check) => ifOpen(() => effects.reserveChecked(ctx, check)),
+    chargeChecked: (check) => ifOpen(() => effects.chargeChecked(ctx, check)),
     withLocks: (resources, fn) => ifOpen(() => locks.run(resources, fn)),
 
     createOrder: (order) => ifOpen(() => orders.createOrder(ctx, order)),

@@ -24,10 +24,12 @@
  * Hash tags put each effect record in its counter's slot (`{p:…}`, `{u:…}`): that is why
  * release takes the order's items and refund takes the userId. Today one Redis holds
  * everything (rule `scripts-guarantee`, docs/architecture.md), so a script may touch several slots (reserve over many
- * products, commitSaga with the row, both indexes and the counts) and a few scripts
+ * products, commitSaga with the row, both indexes and the counts, the checked reserve and
+ * charge with the order's row, so that the order check and the effect are one call) and a few scripts
  * derive keys from the prefix inside Lua (the claimed order's row, a row's idempotency key, rows met by
- * claimDue). Splitting across a Cluster means revisiting those scripts; Redlock over
- * the products is what keeps a multi-product reserve all-or-nothing then.
+ * claimDue). Splitting across a Cluster means revisiting those scripts (a checked effect
+ * would read the order first again, getOrder then orderMismatch, as the undos still do);
+ * Redlock over the products is what keeps a multi-product reserve all-or-nothing then.
  *
  * Expiry is data: `expireAt` is checked against the `now` each script gets from the
  * injected clock, and a record past it reads as absent and is deleted on the spot. A
