@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel, type RecordMetadata } from 'kafkajs';
 import { dockerAnswers, startKafkaContainer, type Started } from './containers.ts';
+import { ensureTopics } from '../../adapters/broker/kafka/topics.ts';
 
 export interface KafkaEndpoint {
   brokers: string[];
@@ -109,8 +110,11 @@ export async function createTopic(
   const admin = raw(brokers).admin();
   await admin.connect();
   try {
+    // Not kafkajs's waitForLeaders: on KRaft the metadata answers UNKNOWN_TOPIC_OR_PARTITION
+    // for a moment after the create, which it does not retry. The adapter's readiness wait
+    // does (creating a topic that exists is a no-op there).
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: [
         {
           topic,
@@ -119,6 +123,7 @@ export async function createTopic(
         },
       ],
     });
+    await ensureTopics(admin, [topic], partitions);
   } finally {
     await admin.disconnect();
   }
