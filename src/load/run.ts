@@ -121,8 +121,8 @@ async function drive(
   let firstPostAt = Number.NaN;
   let lastPostAt = Number.NaN;
   let lastTerminalAt = Number.NaN;
-  /** When each accepted order was accepted and when each ended (performance.now()). */
-  const acceptedAt: number[] = [];
+  /** Orders accepted, and when each ended (performance.now()). */
+  let accepted = 0;
   const endedAt: number[] = [];
   let peakHeap = process.memoryUsage().heapUsed;
   /** Set when an order could not be placed: no more are. */
@@ -171,7 +171,7 @@ async function drive(
         return { end: Promise.resolve() };
       }
       lastPostAt = performance.now();
-      acceptedAt.push(lastPostAt);
+      accepted++;
       const end = placed.terminal.then((t) => ended(request, order.seq, placed.orderId, startedAt, t));
       ends.push(end);
       return { end };
@@ -255,7 +255,7 @@ async function drive(
     ...(Number.isNaN(firstPostAt)
       ? {}
       : { firstPostEpochMs: Math.round(Date.now() - (performance.now() - firstPostAt)) }),
-    ...intakeOf(firstPostAt, lastPostAt, acceptedAt, endedAt),
+    ...intakeOf(firstPostAt, lastPostAt, accepted, endedAt),
   };
 }
 
@@ -263,7 +263,7 @@ async function drive(
 export function intakeOf(
   firstPostAt: number,
   lastPostAt: number,
-  acceptedAt: readonly number[],
+  accepted: number,
   endedAt: readonly number[],
 ): { intake?: Report['intake'] } {
   if (Number.isNaN(firstPostAt) || Number.isNaN(lastPostAt) || lastPostAt <= firstPostAt) return {};
@@ -272,7 +272,7 @@ export function intakeOf(
   return {
     intake: {
       ms: Math.round(ms),
-      acceptedPerSec: perSecond(acceptedAt.length, ms),
+      acceptedPerSec: perSecond(accepted, ms),
       endedPerSec: perSecond(ended, ms),
     },
   };

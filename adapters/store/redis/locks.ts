@@ -92,11 +92,6 @@ export class RedisLocks {
     }
   }
 
-  /** Locks whose release failed and is still being tried (tests, metrics). */
-  get pendingReleases(): number {
-    return this.unreleased.size;
-  }
-
   /** Stops retrying releases (the connections are closing; the locks expire by themselves). */
   close(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
