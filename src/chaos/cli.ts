@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../load/options.ts';
 import { ChaosUsage, parseChaosArgs, type ChaosOptions } from './options.ts';
-import { freePort } from './roles.ts';
+import { restartablePort } from './ports.ts';
 import { runScenario, type RunName, type RunResult, type Services } from './scenario.ts';
 import { LocalKafka, LocalRedis } from './services.ts';
 import { formatTable } from './table.ts';
@@ -50,14 +50,16 @@ async function main(): Promise<number> {
     log(`starting a Kafka broker of our own on ${kafka.brokers}`);
     kafka.start();
     if (runs.includes('redis')) {
-      services.ownRedis = new LocalRedis(await freePort(), join(opts.dir, `redis-aof-${opts.seed}`), true);
+      services.ownRedis = new LocalRedis(await restartablePort(), join(opts.dir, `redis-aof-${opts.seed}`), true);
       owned.push(services.ownRedis);
       await services.ownRedis.start();
     }
     if (runs.some((r) => r.startsWith('redlock'))) {
       services.redlock = [];
       for (let i = 0; i < 3; i++)
-        services.redlock.push(new LocalRedis(await freePort(), join(opts.dir, `redlock-${opts.seed}-${i}`), false));
+        services.redlock.push(
+          new LocalRedis(await restartablePort(), join(opts.dir, `redlock-${opts.seed}-${i}`), false),
+        );
       owned.push(...services.redlock);
       for (const m of services.redlock) await m.start();
     }

@@ -6,23 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Role } from '../system.ts';
+import { restartablePort } from './ports.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-
-/** A port nobody listens on right now (the kernel's choice). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function healthy(port: number): Promise<boolean> {
   try {
@@ -60,7 +49,7 @@ export class RoleProcess {
   ) {}
 
   static async create(role: Role, name: string, env: NodeJS.ProcessEnv, logDir: string): Promise<RoleProcess> {
-    return new RoleProcess(role, name, await freePort(), env, logDir);
+    return new RoleProcess(role, name, await restartablePort(), env, logDir);
   }
 
   /** Its HTTP port: kept across restarts (clients of the api reconnect to it). */
@@ -91,7 +80,7 @@ export class RoleProcess {
       if (!portTaken || attempt >= PORT_TAKEN_ATTEMPTS) {
         throw new Error(`${this.name} exited during start-up (${outcome.logPath}):\n${outcome.logTail}`);
       }
-      if (this.starts === attempt) this.chosenPort = await freePort();
+      if (this.starts === attempt) this.chosenPort = await restartablePort();
       else await delay(500);
     }
   }

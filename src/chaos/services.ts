@@ -40,10 +40,14 @@ export class LocalKafka {
   }
   private run(cmd: 'start' | 'stop' | 'reset'): void {
     const res = spawnSync('bash', [join(root, 'scripts/kafka-local.sh'), cmd], { env: this.env, encoding: 'utf8' });
-    if (res.status !== 0)
+    if (res.status !== 0) {
+      const lines = (res.stderr || res.stdout).trim().split('\n');
+      // the script's verdict is its last line; the broker's own reason is its last ERROR line
+      const reason = lines.filter((l) => / (ERROR|FATAL) /.test(l)).pop();
       throw new Error(
-        `kafka-local.sh ${cmd} on port ${this.port} failed: ${(res.stderr || res.stdout).trim().split('\n').pop()}`,
+        `kafka-local.sh ${cmd} on port ${this.port} failed: ${lines.pop()}${reason ? `\n  ${reason}` : ''}`,
       );
+    }
   }
   /** Starts it (keeping its data, as a restarted broker does) and waits until it serves. */
   start(): void {

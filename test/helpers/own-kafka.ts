@@ -3,10 +3,10 @@
  * may stop and start): whether they can run here, and a port pair for it.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, redisSkipReason } from './redis.ts';
+import { restartablePort } from '../../src/chaos/ports.ts';
+import { redisSkipReason } from './redis.ts';
 
 /** A skip line, or false: needs Redis, and Kafka's jars cached (CI caches them; REQUIRE_INTEGRATION never skips). */
 export async function ownKafkaSkip(): Promise<string | false> {
@@ -19,18 +19,7 @@ export async function ownKafkaSkip(): Promise<string | false> {
   );
 }
 
-async function isFree(port: number): Promise<boolean> {
-  const server = createServer();
-  return new Promise((resolve) => {
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free port whose neighbour (the broker's controller port) is free too. */
-export async function portPair(): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    if (port < 65535 && (await isFree(port + 1))) return port;
-  }
+/** A free port below the ephemeral range whose neighbour (the broker's controller port) is free too. */
+export function portPair(): Promise<number> {
+  return restartablePort(2);
 }

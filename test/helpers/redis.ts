@@ -4,8 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
+import { restartablePort } from '../../src/chaos/ports.ts';
 import { rawClient, REDIS_URL } from './redis-endpoint.ts';
 
 export {
@@ -56,18 +56,12 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A loopback port that was free a moment ago. */
+/**
+ * A loopback port that was free a moment ago, below the kernel's ephemeral range: tests
+ * here start a server on it after a client, or restart one on it (src/chaos/ports.ts says why).
+ */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
+  return restartablePort();
 }
 
 /**

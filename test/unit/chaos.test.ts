@@ -3,6 +3,9 @@
  * trace (orders in flight when the fault hit, the normal p99, when the p99 came back).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   inFlightAt,
@@ -15,6 +18,7 @@ import {
 } from '../../src/chaos/analysis.ts';
 import { roleEnv } from '../../src/chaos/cluster.ts';
 import { FaultNames, parseChaosArgs } from '../../src/chaos/options.ts';
+import { ephemeralFloor, isFree, restartablePort } from '../../src/chaos/ports.ts';
 import { loadConfig } from '../../src/config.ts';
 import { UsageError } from '../../src/load/options.ts';
 
@@ -110,5 +114,30 @@ describe('chaos role processes', () => {
     };
     assert.equal(loadConfig(roleEnv(spec, parent)).userAuth, null);
     assert.equal(loadConfig(roleEnv(spec, { AUTH_JWT_SECRET: 's'.repeat(32) })).userAuth, null);
+  });
+});
+
+describe('ports for restarted services', () => {
+  it("reads the kernel's ephemeral floor, and falls back to 32768 on a missing or odd file", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ports-'));
+    try {
+      const file = join(dir, 'range');
+      writeFileSync(file, '40000\t60999\n');
+      assert.equal(ephemeralFloor(file), 40_000);
+      writeFileSync(file, '1024 60999\n');
+      assert.equal(ephemeralFloor(file), 32_768, 'a floor under the ports we hand out');
+      assert.equal(ephemeralFloor(join(dir, 'none')), 32_768);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hands out free ports below the ephemeral range, with the asked span free', async () => {
+    const floor = ephemeralFloor();
+    for (let i = 0; i < 20; i++) {
+      const port = await restartablePort(2);
+      assert.ok(port >= 10_000 && port + 1 < floor, `${port} is below ${floor}`);
+      assert.ok((await isFree(port)) && (await isFree(port + 1)));
+    }
   });
 });
