@@ -1,7 +1,8 @@
 # One image for every role; the role is the command's argument (see docker-compose.yml).
 # Stage 1 installs the production dependencies only (tsx is one of them: the roles run
 # through it); stage 2 is what runs: that node_modules and the sources, no npm, no dev
-# tools, owned by root and run as the unprivileged `node` user.
+# tools, owned by root and run as the unprivileged `node` user. The entry point's Node flags
+# are src/node-flags.ts's.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -19,5 +20,5 @@ COPY adapters ./adapters
 COPY src ./src
 ENV NODE_ENV=production HOST=0.0.0.0
 USER node
-ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--import", "tsx", "src/main.ts"]
 CMD ["all"]

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { NODE_FLAGS } from '../node-flags.ts';
 import type { Role } from '../system.ts';
 import { restartablePort } from './ports.ts';
 
@@ -91,7 +92,7 @@ export class RoleProcess {
     const logPath = join(this.logDir, `${this.name}.${++this.starts}.log`);
     const log = openSync(logPath, 'a');
     const portVar = this.role === 'api' ? 'PORT' : 'METRICS_PORT';
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/main.ts'), this.role], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', join(root, 'src/main.ts'), this.role], {
       cwd: root,
       env: { ...this.env, [portVar]: String(this.port) },
       stdio: ['ignore', log, log],

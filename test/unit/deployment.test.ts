@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { NODE_FLAGS } from '../../src/node-flags.ts';
 import { walk } from '../helpers/docs-check.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -45,7 +46,10 @@ describe('Dockerfile', () => {
     const users = runtime.filter((l) => /^USER\s/i.test(l));
     assert.deepEqual(users, ['USER node']);
     const entry = runtime.find((l) => /^ENTRYPOINT\s/i.test(l));
-    assert.equal(entry, 'ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]');
+    assert.equal(
+      entry,
+      `ENTRYPOINT ${JSON.stringify(['node', ...NODE_FLAGS, '--import', 'tsx', 'src/main.ts'])}`.replaceAll(',', ', '),
+    );
     assert.ok(runtime.indexOf('USER node') < runtime.indexOf(entry), 'USER comes before the entry point');
   });
 
@@ -61,6 +65,15 @@ describe('Dockerfile', () => {
         }
     const missing = [...imported].filter((name) => !(name in pkg.dependencies));
     assert.deepEqual(missing, [], 'imported but not in dependencies');
+  });
+});
+
+describe('Node flags', () => {
+  it('npm start and npm run load start Node with src/node-flags.ts, as the image and the chaos roles do', () => {
+    const { scripts } = JSON.parse(read('package.json')) as { scripts: Record<string, string> };
+    assert.equal(scripts.start, `tsx ${NODE_FLAGS.join(' ')} src/main.ts all`);
+    assert.equal(scripts.load, `tsx ${NODE_FLAGS.join(' ')} src/load/cli.ts`);
+    assert.match(read('src/chaos/roles.ts'), /spawn\(process\.execPath, \[\.\.\.NODE_FLAGS, '--import', 'tsx'/);
   });
 });
 
