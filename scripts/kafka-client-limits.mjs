@@ -53,6 +53,32 @@ async function pool(total, width, task) {
   );
 }
 
+/** N messages per second since `t` (a performance.now()). */
+const perSec = (t) => Math.round(N / ((performance.now() - t) / 1000));
+
+/** Phase (a), the same for both clients: N publishes, INFLIGHT in flight, through the coalescer. */
+async function timePublish(out, coalescer) {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  await pool(N, INFLIGHT, (i) => coalescer.send([record(topicPub, i)]));
+  out.publishPerSec = perSec(t);
+  out.publishCpuUsPerMsg = cpuPerMsg(c);
+  out.publishBatches = coalescer.batches;
+}
+
+/** Phase (b)'s timed part: N publishes while a consumer takes them; `consumed` resolves at the N-th. */
+async function timeProduceConsume(out, coalescer, consumed, committer) {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  await pool(N, INFLIGHT, (i) => coalescer.send([record(topicPc, i)]));
+  out.publishDuringConsumePerSec = perSec(t);
+  await consumed;
+  out.produceConsumePerSec = perSec(t);
+  out.produceConsumeCpuUsPerMsg = cpuPerMsg(c);
+  await committer.idle();
+  out.commits = committer.commits;
+}
+
 /** The project's Publisher pattern: calls of one turn leave together, one send in flight. */
 class Coalescer {
   constructor(sendBatch, max = 5000) {
@@ -161,15 +187,10 @@ async function platformatic() {
     // but that cost is negligible at N=30000)
     await producer.send({ messages: [record(topicPub, -1)] });
     // (a) publish only
-    let t = performance.now();
-    let c = process.cpuUsage();
-    await pool(N, INFLIGHT, (i) => coalescer.send([record(topicPub, i)]));
-    out.publishPerSec = Math.round(N / ((performance.now() - t) / 1000));
-    out.publishCpuUsPerMsg = cpuPerMsg(c);
-    out.publishBatches = coalescer.batches;
+    await timePublish(out, coalescer);
     // (a') naive: INFLIGHT concurrent single-message send() calls, no coalescing
     if (process.env.NAIVE) {
-      t = performance.now();
+      const t = performance.now();
       let failed = 0;
       const errs = new Map();
       await pool(N, INFLIGHT, (i) =>
@@ -179,7 +200,7 @@ async function platformatic() {
           errs.set(msg, (errs.get(msg) ?? 0) + 1);
         }),
       );
-      out.publishNaivePerSec = Math.round(N / ((performance.now() - t) / 1000));
+      out.publishNaivePerSec = perSec(t);
       out.publishNaiveFailed = failed;
       out.publishNaiveErrors = Object.fromEntries(errs);
     }
@@ -210,15 +231,7 @@ async function platformatic() {
         if (++seen === N) resolveAll();
       });
     });
-    t = performance.now();
-    c = process.cpuUsage();
-    await pool(N, INFLIGHT, (i) => coalescer.send([record(topicPc, i)]));
-    out.publishDuringConsumePerSec = Math.round(N / ((performance.now() - t) / 1000));
-    await all;
-    out.produceConsumePerSec = Math.round(N / ((performance.now() - t) / 1000));
-    out.produceConsumeCpuUsPerMsg = cpuPerMsg(c);
-    await committer.idle();
-    out.commits = committer.commits;
+    await timeProduceConsume(out, coalescer, all, committer);
     out.seen = seen;
     await stream.close();
     // messages actually stored per topic (end offsets summed over partitions)
@@ -264,12 +277,7 @@ async function kafkajs() {
   let consumer;
   try {
     await producer.sendBatch({ topicMessages: byTopic([record(topicPub, -1)]), acks: -1 });
-    let t = performance.now();
-    let c = process.cpuUsage();
-    await pool(N, INFLIGHT, (i) => coalescer.send([record(topicPub, i)]));
-    out.publishPerSec = Math.round(N / ((performance.now() - t) / 1000));
-    out.publishCpuUsPerMsg = cpuPerMsg(c);
-    out.publishBatches = coalescer.batches;
+    await timePublish(out, coalescer);
     consumer = kafka.consumer({ groupId: `kjb-group-${run}`, maxWaitTimeInMs: 50, minBytes: 1, sessionTimeout: 30000 });
     await consumer.connect();
     await consumer.subscribe({ topics: [topicPc], fromBeginning: true });
@@ -292,15 +300,7 @@ async function kafkajs() {
       },
     });
     await joined;
-    t = performance.now();
-    c = process.cpuUsage();
-    await pool(N, INFLIGHT, (i) => coalescer.send([record(topicPc, i)]));
-    out.publishDuringConsumePerSec = Math.round(N / ((performance.now() - t) / 1000));
-    await all;
-    out.produceConsumePerSec = Math.round(N / ((performance.now() - t) / 1000));
-    out.produceConsumeCpuUsPerMsg = cpuPerMsg(c);
-    await committer.idle();
-    out.commits = committer.commits;
+    await timeProduceConsume(out, coalescer, all, committer);
     out.seen = seen;
   } finally {
     await consumer?.disconnect().catch(() => undefined);
