@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createMemoryStore } from '../../adapters/store/memory.ts';
 import { createRedisStore, type RedisStoreOptions } from '../../adapters/store/redis.ts';
+import { closeClient, mainOptions, open as openClient } from '../../adapters/store/redis/connection.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { LockNotAcquiredError, StoreUnavailableError } from '../../src/errors.ts';
 import type { NewOrder, Store } from '../../src/ports/store.ts';
@@ -339,6 +340,42 @@ if (skip !== undefined) {
         assert.deepEqual(await redisStore.getProducts(products), await memory.getProducts(products), `step ${step}`);
         for (const user of users)
           assert.deepEqual(await redisStore.getUser(user), await memory.getUser(user), `step ${step}`);
+      }
+    });
+
+    it("writes a turn's commands while an earlier auto-pipeline is still unanswered, and answers each its own", async () => {
+      const client = openClient(REDIS_URL, mainOptions);
+      try {
+        await client.connect();
+        const writes: string[] = [];
+        const stream = (client as unknown as { stream: { write: (chunk: unknown, ...rest: unknown[]) => boolean } })
+          .stream;
+        const write = stream.write.bind(stream);
+        stream.write = (chunk: unknown, ...rest: unknown[]) => {
+          writes.push(String(chunk));
+          return write(chunk, ...rest);
+        };
+        const turn = () => new Promise((resolve) => setImmediate(resolve));
+        // Keeps the server busy for ~200 ms: the first pipeline stays unanswered meanwhile.
+        const busy = client.eval(
+          'local t = redis.call("TIME") local e = t[1] * 1e6 + t[2] + 200000 while true do t = redis.call("TIME") if t[1] * 1e6 + t[2] >= e then break end end return "slow"',
+          0,
+        );
+        let busyDone = false;
+        void busy.then(() => (busyDone = true));
+        await turn();
+        await turn();
+        const quick = client.echo('second pipeline');
+        await turn();
+        await turn();
+        assert.equal(busyDone, false, 'the first pipeline is still unanswered');
+        assert.ok(
+          writes.some((w) => w.includes('second pipeline')),
+          'the second pipeline was written without waiting for the first one',
+        );
+        assert.deepEqual(await Promise.all([busy, quick]), ['slow', 'second pipeline']);
+      } finally {
+        await closeClient(client);
       }
     });
 
