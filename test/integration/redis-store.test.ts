@@ -356,9 +356,9 @@ if (skip !== undefined) {
           return write(chunk, ...rest);
         };
         const turn = () => new Promise((resolve) => setImmediate(resolve));
-        // Keeps the server busy for ~200 ms: the first pipeline stays unanswered meanwhile.
+        // Keeps the server busy for ~500 ms: the first pipeline stays unanswered meanwhile.
         const busy = client.eval(
-          'local t = redis.call("TIME") local e = t[1] * 1e6 + t[2] + 200000 while true do t = redis.call("TIME") if t[1] * 1e6 + t[2] >= e then break end end return "slow"',
+          'local t = redis.call("TIME") local e = t[1] * 1e6 + t[2] + 500000 while true do t = redis.call("TIME") if t[1] * 1e6 + t[2] >= e then break end end return "slow"',
           0,
         );
         let busyDone = false;
