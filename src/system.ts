@@ -17,7 +17,8 @@ import { Readiness } from './readiness.ts';
 import { Backoff, type BackoffPolicy, type BackoffProfile } from './retry.ts';
 import type { SagaInspector } from './saga/inspector.ts';
 import { createAdapters, patientBroker, type Wait } from './system-adapters.ts';
-import { Groups } from './topics.ts';
+import { createSharedGroup, takingOverFrom } from './messaging/shared-group.ts';
+import { AllRolesGroup, Groups } from './topics.ts';
 import { startOrderWorker, type OrderWorker } from './workers/order.ts';
 import { startPaymentWorker } from './workers/payment.ts';
 import { startStockWorker } from './workers/stock.ts';
@@ -25,6 +26,8 @@ import { waitFor } from './wait-for.ts';
 
 export const Roles = ['api', 'stock', 'order', 'payment'] as const;
 export type Role = (typeof Roles)[number];
+/** The roles that consume; a process hosting all of them consumes in one group (AllRolesGroup). */
+const ConsumingRoles = ['stock', 'order', 'payment'] as const satisfies readonly Role[];
 
 export interface StartOptions {
   config: Config;
@@ -117,8 +120,16 @@ async function startRoles(opts: RoleDeps): Promise<void> {
 
   if (config.seedDemo) await wait('store', 'the store (seeding demo data)', () => store.seed(demoProducts, demoUsers));
 
-  const base = { store, broker, clock, metrics };
   const group = (name: string) => `${config.kafkaGroupPrefix}${name}`;
+  // Every consuming role here: one group for all of them, joined once they have all
+  // subscribed. Either way a group new to a partition starts where the other layout's
+  // groups left it, so moving the roles between processes skips nothing.
+  const roleGroups = ConsumingRoles.map((r) => group(Groups[r]));
+  const shared = ConsumingRoles.every((r) => roles.has(r))
+    ? createSharedGroup(broker, group(AllRolesGroup), roleGroups)
+    : null;
+  const groupOf = (name: string) => (shared ? group(AllRolesGroup) : group(name));
+  const base = { store, broker: shared?.broker ?? takingOverFrom(broker, [group(AllRolesGroup)]), clock, metrics };
   // INSPECT=1 only: the import is dynamic so @statelyai/inspect costs nothing when off.
   const inspector = (started.inspector =
     config.inspect && roles.has('order')
@@ -128,12 +139,12 @@ async function startRoles(opts: RoleDeps): Promise<void> {
   // topic nobody listens to yet.
   if (roles.has('stock')) {
     subscriptions.push(
-      await startStockWorker({ ...base, logger: logger.child({ role: 'stock' }), group: group(Groups.stock) }),
+      await startStockWorker({ ...base, logger: logger.child({ role: 'stock' }), group: groupOf(Groups.stock) }),
     );
   }
   if (roles.has('payment')) {
     subscriptions.push(
-      await startPaymentWorker({ ...base, logger: logger.child({ role: 'payment' }), group: group(Groups.payment) }),
+      await startPaymentWorker({ ...base, logger: logger.child({ role: 'payment' }), group: groupOf(Groups.payment) }),
     );
   }
   if (roles.has('order')) {
@@ -143,12 +154,12 @@ async function startRoles(opts: RoleDeps): Promise<void> {
     started.order = await startOrderWorker({
       ...base,
       logger: logger.child({ role: 'order' }),
-      group: group(Groups.order),
+      group: groupOf(Groups.order),
       casAttempts: backoff.casAttempts,
       sweepIntervalMs: opts.sweepIntervalMs ?? Math.max(10, Math.min(250, Math.floor(config.stepTimeoutMs / 10))),
       leaseMs: opts.leaseMs ?? Math.max(1_000, Math.min(config.stepTimeoutMs, 10_000)),
       autoSweep: opts.autoSweep ?? true,
-      workerGroups: { stock: group(Groups.stock), payment: group(Groups.payment) },
+      workerGroups: { stock: groupOf(Groups.stock), payment: groupOf(Groups.payment) },
       // Kafka commits trail handling by up to a commit interval; the memory broker's do not.
       businessClock:
         config.broker === 'kafka' ? { graceMs: 2_000, probeEveryMs: 1_000 } : { graceMs: 0, probeEveryMs: 0 },
@@ -157,6 +168,7 @@ async function startRoles(opts: RoleDeps): Promise<void> {
       ...(inspector ? { inspector } : {}),
     });
   }
+  if (shared) subscriptions.push(await shared.join());
   started.api = roles.has('api')
     ? await buildApi({
         store,

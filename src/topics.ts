@@ -81,6 +81,12 @@ export const Groups = {
 } as const;
 
 /**
+ * The one group of a process that hosts every consuming role (`all`): its roles fetch,
+ * commit and rebalance together (src/messaging/shared-group.ts). Prefixed like the others.
+ */
+export const AllRolesGroup = 'all-services';
+
+/**
  * What each role consumes. The saga's inputs must be co-partitioned (rule
  * `store-is-truth`, docs/architecture.md).
  */

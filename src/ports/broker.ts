@@ -35,6 +35,14 @@ export interface SubscribeOptions {
   group: string;
   topics: readonly TopicName[];
   handler: Handler;
+  /**
+   * Groups this one takes over from, when the roles move between processes (one group per
+   * role, or one for every role of a process). A partition this group has never committed
+   * starts at the lowest offset any of them has committed there, so nothing they left
+   * unhandled is skipped (what they handled past it comes again, as after a crash); at its
+   * end when none of them has. A partition this group has committed is not affected.
+   */
+  takesOverFrom?: readonly string[];
 }
 
 /** One consumer group's backlog on one partition: log end offset minus committed offset. */

@@ -424,6 +424,53 @@ export function brokerContract(name: string, make: () => Promise<BrokerSubject>)
         assert.equal(new Set(ownerOfPartition.values()).size, 2, 'both members got partitions');
     });
 
+    it('starts a group that takes over from others where they left off: the lowest of their commits, the end where none committed', async () => {
+      const k = key('takeover');
+      const early = new Recorder<Seen>();
+      const late = new Recorder<Seen>();
+      const earlySub = await consume('early', [T1], early);
+      const lateSub = await consume('late', [T1], late);
+      subscriptions = subscriptions.filter((sub) => sub !== earlySub && sub !== lateSub);
+      await broker.publish([msg(T1, k, 0), msg(T1, k, 1)]);
+      await early.count(2, 'deliveries to the group that stops first');
+      await earlySub.close();
+      await broker.publish([msg(T1, k, 2)]);
+      await late.count(3, 'deliveries to the group that stops later');
+      await lateSub.close();
+      await broker.publish([3, 4].map((seq) => msg(T1, k, seq)));
+
+      // Nobody consumes T1 now. One group takes over from both (and from one that never
+      // existed), another from nobody.
+      const taking = new Recorder<Seen>();
+      const fresh = new Recorder<Seen>();
+      subscriptions.push(
+        await broker.subscribe({
+          group: group('taking'),
+          topics: [T1],
+          takesOverFrom: [group('early'), group('late'), group('never')],
+          handler: async (d) => {
+            if (d.key.startsWith(prefix)) taking.push(seen('taking', d));
+          },
+        }),
+      );
+      await consume('fresh', [T1], fresh);
+      await broker.publish([msg(T1, k, 5)]);
+      await Promise.all([
+        taking.count(4, 'deliveries to the group taking over'),
+        fresh.count(1, 'deliveries to the new group'),
+      ]);
+      assert.deepEqual(
+        taking.items.map((s) => s.seq),
+        [2, 3, 4, 5],
+        'from where the group that stopped first left off',
+      );
+      assert.deepEqual(
+        fresh.items.map((s) => s.seq),
+        [5],
+        'a group taking over from nobody starts at the end',
+      );
+    });
+
     it('close() lets an in-flight handler finish first', async () => {
       const started = deferred();
       const gate = deferred();

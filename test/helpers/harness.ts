@@ -25,6 +25,11 @@ export interface HarnessOptions {
   roles?: Role[];
   /** How many systems run the order role (the saga host); 1 by default. */
   sagaHosts?: number;
+  /**
+   * The roles of each saga host after the first. Default: the first's roles when it hosts
+   * every consuming role (so all are members of the one group of such processes), else `order`.
+   */
+  extraHostRoles?: Role[];
   /** Runs before each delivery: lets a test interleave sweeper ticks and clock moves with message handling. */
   beforeDelivery?: (h: Harness) => Promise<void>;
   /** Default: silent. */
@@ -120,9 +125,12 @@ export async function createHarness(opts: HarnessOptions = {}): Promise<Harness>
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
   };
-  const system = await start(opts.roles ?? ['stock', 'order', 'payment'], 0);
+  const roles = opts.roles ?? ['stock', 'order', 'payment'];
+  const system = await start(roles, 0);
   const sagaHosts = system.order ? [system] : [];
-  for (let i = 1; i < (opts.sagaHosts ?? 1); i++) sagaHosts.push(await start(['order'], i));
+  const everyRole = (['stock', 'order', 'payment'] as const).every((r) => roles.includes(r));
+  const extraHostRoles = opts.extraHostRoles ?? (everyRole ? roles : ['order']);
+  for (let i = 1; i < (opts.sagaHosts ?? 1); i++) sagaHosts.push(await start(extraHostRoles, i));
 
   h = {
     clock,

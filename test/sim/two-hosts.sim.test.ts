@@ -1,6 +1,7 @@
 /**
  * Simulation: two saga hosts (two order roles, as two processes would be) and the workers
- * share one memory broker and one store, under every fault at once: duplicates, crashes
+ * share one memory broker and one store, either as two processes of every role (one
+ * group) or with a group per role, under every fault at once: duplicates, crashes
  * before a commit, reordering, failed and partly landed publishes, zombie handlers still
  * running on a host that lost their partition, and spans of a partition re-read by the
  * other host after later messages were handled. Every order must end terminal, stock and
@@ -17,7 +18,7 @@ import { seededRng } from '../../src/random.ts';
 import { isTerminal } from '../../src/schemas.ts';
 import { Topics } from '../../src/topics.ts';
 import { placeAll, simCatalogue, simOrderArbitrary, type SimOrder } from '../helpers/sim-orders.ts';
-import { checkInvariants, createHarness, type Harness } from '../helpers/harness.ts';
+import { checkInvariants, createHarness, type Harness, type HarnessOptions } from '../helpers/harness.ts';
 
 const products: Product[] = [
   { productId: 'hot', stock: 10, price: 700 },
@@ -32,8 +33,20 @@ const users: User[] = [
 const catalogue = simCatalogue(products, users);
 const { productIds, userIds } = catalogue;
 
+/**
+ * Where the roles run: two processes of every role, members of the one group such a
+ * process consumes in; or a group per role, the two saga hosts beside a stock worker and a
+ * payment worker.
+ */
+const Layouts = {
+  'one group': {},
+  'a group per role': { roles: ['stock', 'order'], extraHostRoles: ['order', 'payment'] },
+} as const satisfies Record<string, Pick<HarnessOptions, 'roles' | 'extraHostRoles'>>;
+type Layout = keyof typeof Layouts;
+
 /** Every fault of MEMORY_FAULTS at its own rate, the seed shared with the scenario. */
 interface Scenario extends MemoryFaults {
+  layout: Layout;
   sweepBetween: number;
   orders: SimOrder[];
 }
@@ -65,6 +78,7 @@ async function runScenario(s: Scenario): Promise<MemoryBrokerStats & { byHost: n
     seed: s.seed,
     stepTimeoutMs: 200,
     sagaHosts: 2,
+    ...Layouts[s.layout],
     faults: { dup, crash, reorder, pubfail, partial, zombie, span },
     beforeDelivery: async (harness) => {
       if (rng.chance(0.02)) await watch.look(harness);
@@ -84,7 +98,7 @@ async function runScenario(s: Scenario): Promise<MemoryBrokerStats & { byHost: n
       announced.set(p.orderId, seen);
     },
   });
-  const replay = `seed ${s.seed} (replay: SIM_SEED=${s.seed})`;
+  const replay = `seed ${s.seed}, ${s.layout} (replay: SIM_SEED=${s.seed})`;
   try {
     await h.store.seed(products, users);
     await placeAll(h, catalogue, s.orders);
@@ -106,6 +120,7 @@ const orderArb = simOrderArbitrary(catalogue, 4);
 
 const scenarioArb = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  layout: fc.constantFrom(...(Object.keys(Layouts) as Layout[])),
   dup: fc.constantFrom(0.02, 0.1),
   crash: fc.constantFrom(0.01, 0.04),
   reorder: fc.constantFrom(0.1, 0.3),
@@ -138,7 +153,12 @@ describe('saga simulation: two saga hosts sharing one broker and store', () => {
     assert.ok(total.hostsBusy > total.runs / 2, JSON.stringify(total));
   });
 
-  it('holds for one large run with every fault on at once', async () => {
+  for (const layout of Object.keys(Layouts) as Layout[])
+    it(`holds for one large run with every fault on at once, ${layout}`, async () => {
+      await largeRun(layout);
+    });
+
+  async function largeRun(layout: Layout): Promise<void> {
     const seed = replay ?? 20261129;
     const rng = seededRng(seed);
     const orders = Array.from({ length: 200 }, () => ({
@@ -150,6 +170,7 @@ describe('saga simulation: two saga hosts sharing one broker and store', () => {
     }));
     const stats = await runScenario({
       seed,
+      layout,
       dup: 0.1,
       crash: 0.02,
       reorder: 0.3,
@@ -165,5 +186,5 @@ describe('saga simulation: two saga hosts sharing one broker and store', () => {
       stats.byHost.every((n) => n > 0),
       `both hosts handled messages: ${stats.byHost.join(', ')}`,
     );
-  });
+  }
 });

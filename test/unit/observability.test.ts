@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { LAG_CACHE_MS, type Metrics } from '../../src/metrics.ts';
-import { Groups, message, Topics } from '../../src/topics.ts';
+import { AllRolesGroup, Groups, message, Topics } from '../../src/topics.ts';
 import { createHarness, type Harness } from '../helpers/harness.ts';
 
 const products = [
@@ -69,7 +69,7 @@ describe('observability: metrics', () => {
       '# TYPE message_redeliveries_total counter',
       '# TYPE saga_deadlines_fired_total counter',
       'orders_compensating_overdue 0',
-      'kafka_consumer_lag{group="order-service",topic="order.start",partition="0"} 0',
+      'kafka_consumer_lag{group="all-services",topic="order.start",partition="0"} 0',
     ]) {
       assert.ok(text.includes(line), `missing in /metrics: ${line}`);
     }
@@ -137,6 +137,19 @@ describe('observability: metrics', () => {
     assert.equal(await overdue(), 0);
   });
 
+  it('keeps a group per role in a process that hosts only some of the consuming roles', async () => {
+    h = await createHarness({ seed: 9, roles: ['order', 'payment'] });
+    await h.store.seed(products, users);
+    for (let i = 0; i < 2; i++) await h.placeOrder('rich', [{ productId: 'p1', quantity: 1 }]);
+    const { values } = await h.system.metrics.consumerLag.get();
+    assert.deepEqual([...new Set(values.map((v) => v.labels.group))].sort(), [Groups.order, Groups.payment]);
+    const waiting = values.filter((v) => v.labels.group === Groups.order && v.labels.topic === Topics.orderStart);
+    assert.equal(
+      waiting.reduce((n, v) => n + v.value, 0),
+      2,
+    );
+  });
+
   it('reports consumer lag per group, topic and partition: the backlog before a drain, 0 after', async () => {
     h = await createHarness({ seed: 9 });
     await h.store.seed(products, users);
@@ -148,12 +161,18 @@ describe('observability: metrics', () => {
         .filter((v) => v.labels.group === group && v.labels.topic === topic)
         .reduce((n, v) => n + v.value, 0);
     };
-    assert.equal(await lagOf(Groups.stock, Topics.orderStart), 5, 'five order.start waiting for the stock worker');
-    assert.equal(await lagOf(Groups.order, Topics.orderStart), 5, 'and for the saga host');
-    assert.equal(await lagOf(Groups.payment, Topics.paymentRequest), 0);
+    // Every consuming role in this one process: one group for all of them.
+    assert.equal(
+      await lagOf(AllRolesGroup, Topics.orderStart),
+      5,
+      'five order.start waiting for the stock worker and the saga',
+    );
+    assert.equal(await lagOf(AllRolesGroup, Topics.paymentRequest), 0);
+    const groups = new Set((await metrics.consumerLag.get()).values.map((v) => v.labels.group));
+    assert.deepEqual([...groups], [AllRolesGroup]);
     assert.match(
       await metrics.registry.metrics(),
-      /kafka_consumer_lag\{group="stock-service",topic="order\.start",partition="\d"\} [1-5]/,
+      /kafka_consumer_lag\{group="all-services",topic="order\.start",partition="\d"\} [1-5]/,
     );
 
     await h.settle();

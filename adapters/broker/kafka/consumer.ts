@@ -53,6 +53,8 @@ export class KafkaSubscription implements Subscription {
   private readonly permits: Permits;
   private readonly delivery: DeliveryDeps;
   private readonly group: string;
+  /** SubscribeOptions.takesOverFrom: where a partition this group never committed starts. */
+  private readonly takesOverFrom: readonly string[];
   private readonly log: Logger;
   private assigned = new Set<string>();
   private generation = 0;
@@ -77,6 +79,7 @@ export class KafkaSubscription implements Subscription {
     options: SubscribeOptions,
   ) {
     this.group = options.group;
+    this.takesOverFrom = options.takesOverFrom ?? [];
     this.log = deps.logger.child({ group: options.group });
     const t = deps.tuning;
     this.consumer = deps.kafka.consumer({
@@ -171,7 +174,7 @@ export class KafkaSubscription implements Subscription {
     const current = (): boolean => generation === this.generation && !this.stopping;
     for (let attempt = 1; current(); attempt++) {
       try {
-        await startPositions(await this.deps.admin(), this.consumer, this.group, tps);
+        await startPositions(await this.deps.admin(), this.consumer, this.group, tps, this.takesOverFrom);
         break;
       } catch (err) {
         this.log.warn({ err, attempt }, 'could not set start positions of a new assignment; retrying');

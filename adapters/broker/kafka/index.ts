@@ -131,7 +131,7 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
       await publisher.send(records);
     },
 
-    async subscribe({ group, topics, handler }) {
+    async subscribe({ group, topics, handler, takesOverFrom }) {
       if (closing) throw closedError();
       if (topics.length === 0) throw new TypeError(`subscribe(${group}): no topics`);
       const widest = Math.max(...topics.map((t) => partitionCounts.get(names.physical(t)) ?? opts.partitions));
@@ -146,10 +146,13 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
         onError: opts.onError,
         concurrency: Math.min(256, topics.length * widest),
       };
-      const sub = await SupervisedSubscription.start(() => KafkaSubscription.start(deps, { group, topics, handler }), {
-        group,
-        logger,
-      });
+      const sub = await SupervisedSubscription.start(
+        () => KafkaSubscription.start(deps, { group, topics, handler, ...(takesOverFrom ? { takesOverFrom } : {}) }),
+        {
+          group,
+          logger,
+        },
+      );
       if (closing) {
         // close() began while this member was joining: it would not have waited for it.
         await sub.close();

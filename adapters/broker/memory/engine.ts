@@ -116,7 +116,7 @@ export class Engine implements LaneHooks {
     return topic;
   }
 
-  join(groupName: string, topics: readonly string[], handler: Handler): Member {
+  join(groupName: string, topics: readonly string[], handler: Handler, takesOverFrom: readonly string[] = []): Member {
     if (this.closed) throw new BrokerUnavailableError('memory broker is closed');
     let group = this.groups.get(groupName);
     if (!group) {
@@ -126,9 +126,11 @@ export class Engine implements LaneHooks {
     const member = new Member(group, new Set(topics), handler);
     for (const name of member.topics) {
       if (group.lanes.has(name)) continue;
-      // A group new to a topic starts at its end, as kafkajs does with fromBeginning: false.
-      const lanes = this.topic(name).partitions.map((p) => {
-        const lane = new Lane(group, p, p.log.end, this);
+      // A group new to a topic starts where the groups it takes over from have handled up
+      // to, else at its end, as the Kafka adapter does (fromBeginning: false).
+      const lanes = this.topic(name).partitions.map((p, i) => {
+        const taken = takesOverFrom.flatMap((g) => this.groups.get(g)?.lanes.get(name)?.[i]?.next ?? []);
+        const lane = new Lane(group, p, taken.length > 0 ? Math.min(...taken) : p.log.end, this);
         p.lanes.push(lane);
         this.lanes.push(lane);
         return lane;

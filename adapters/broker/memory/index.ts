@@ -89,9 +89,9 @@ export function createMemoryBroker(opts: MemoryBrokerOptions = {}): MemoryBroker
       engine.publish(messages);
     },
 
-    async subscribe({ group, topics, handler }) {
+    async subscribe({ group, topics, handler, takesOverFrom }) {
       if (topics.length === 0) throw new TypeError(`subscribe(${group}): no topics`);
-      const member = engine.join(group, topics, handler);
+      const member = engine.join(group, topics, handler, takesOverFrom);
       let leaving: Promise<void> | null = null;
       const subscription: Subscription = { close: () => (leaving ??= engine.leave(member)) };
       return subscription;
