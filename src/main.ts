@@ -15,10 +15,17 @@ import { buildStartingServer } from './api/starting.ts';
 import { Readiness } from './readiness.ts';
 import { Roles, startSystem, type Role, type System } from './system.ts';
 
+/** `all`, one role, or several joined by commas (`stock,order,payment`). */
 function parseRoles(arg: string | undefined): Role[] {
   if (arg === undefined || arg === 'all') return [...Roles];
-  if ((Roles as readonly string[]).includes(arg)) return [arg as Role];
-  throw new ConfigError(`Unknown role "${arg}": expected one of ${Roles.join(', ')}, all`);
+  const names = arg.split(',');
+  for (const name of names)
+    if (!(Roles as readonly string[]).includes(name))
+      throw new ConfigError(
+        `Unknown role "${name}": expected one of ${Roles.join(', ')}, all, or roles joined by commas`,
+      );
+  if (new Set(names).size !== names.length) throw new ConfigError(`A role is named twice in "${arg}"`);
+  return Roles.filter((r) => names.includes(r));
 }
 
 function banner(config: Config, roles: readonly Role[], url: string, api: boolean): string {

@@ -1,12 +1,22 @@
 /**
- * The roles of one chaos run: api, stock, order and payment as processes (workers
- * `copies` times each) under a prefix of their own on the given Kafka and Redis.
+ * The roles of one chaos run: the api and the workers as processes (each kind of worker
+ * process `copies` times) under a prefix of their own on the given Kafka and Redis. The
+ * layout says which kinds: a process per worker role (each role its own consumer group),
+ * or processes of every worker role (one group for all of them, as `all` runs them).
  */
 import { mkdirSync } from 'node:fs';
 import type { Role } from '../system.ts';
 import { RoleProcess } from './roles.ts';
 
 export const WorkerRoles = ['stock', 'payment', 'order'] as const satisfies readonly Role[];
+
+export const Layouts = ['per-role', 'one-group'] as const;
+export type Layout = (typeof Layouts)[number];
+
+/** The worker processes of a layout, each as the argument of src/main.ts. */
+export function workerKinds(layout: Layout): string[] {
+  return layout === 'per-role' ? [...WorkerRoles] : [WorkerRoles.join(',')];
+}
 
 export interface ClusterSpec {
   prefix: string;
@@ -17,8 +27,9 @@ export interface ClusterSpec {
   stepTimeoutMs: number;
   adminToken: string;
   logDir: string;
-  /** Processes per worker role (the api is always one). */
+  /** Processes of each kind of worker (the api is always one). */
   copies: number;
+  layout: Layout;
 }
 
 /**
@@ -52,13 +63,14 @@ export function roleEnv(spec: ClusterSpec, parent: NodeJS.ProcessEnv = process.e
 
 export class Cluster {
   readonly api: RoleProcess;
-  readonly workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>;
+  /** Per kind of worker process (workerKinds), its processes. */
+  readonly workers: Map<string, RoleProcess[]>;
 
   private started = 0;
 
   private constructor(
     api: RoleProcess,
-    workers: Map<(typeof WorkerRoles)[number], RoleProcess[]>,
+    workers: Map<string, RoleProcess[]>,
     private readonly env: NodeJS.ProcessEnv,
     private readonly logDir: string,
   ) {
@@ -72,19 +84,20 @@ export class Cluster {
   }
 
   replace(old: RoleProcess, next: RoleProcess): void {
-    const list = this.workers.get(old.role as (typeof WorkerRoles)[number])!;
+    const list = this.workers.get(old.role)!;
     list[list.indexOf(old)] = next;
   }
 
   static async create(spec: ClusterSpec): Promise<Cluster> {
     mkdirSync(spec.logDir, { recursive: true });
     const env = roleEnv(spec);
-    const workers = new Map<(typeof WorkerRoles)[number], RoleProcess[]>();
-    for (const role of WorkerRoles) {
+    const workers = new Map<string, RoleProcess[]>();
+    for (const kind of workerKinds(spec.layout)) {
       const copies: RoleProcess[] = [];
+      const name = kind.includes(',') ? 'workers' : kind;
       for (let i = 1; i <= spec.copies; i++)
-        copies.push(await RoleProcess.create(role, `${role}-${i}`, env, spec.logDir));
-      workers.set(role, copies);
+        copies.push(await RoleProcess.create(kind, `${name}-${i}`, env, spec.logDir));
+      workers.set(kind, copies);
     }
     return new Cluster(await RoleProcess.create('api', 'api', env, spec.logDir), workers, env, spec.logDir);
   }

@@ -4,7 +4,6 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Cluster } from './cluster.ts';
-import { WorkerRoles } from './cluster.ts';
 import type { LocalKafka, LocalRedis } from './services.ts';
 
 export interface FaultTimes {
@@ -31,8 +30,8 @@ export type Fault = (ctx: FaultContext) => Promise<FaultTimes>;
  */
 export const term: Fault = async ({ cluster, log }) => {
   const hitAt = Date.now();
-  for (const role of WorkerRoles) {
-    for (const old of [...cluster.workers.get(role)!]) {
+  for (const processes of cluster.workers.values()) {
+    for (const old of [...processes]) {
       const next = await cluster.replacement(old);
       log(`deploy ${next.name}, then SIGTERM ${old.name}`);
       await next.start();
@@ -46,8 +45,8 @@ export const term: Fault = async ({ cluster, log }) => {
 /** A deploy that recreates: each worker process in turn gets SIGTERM, and is started again once it exited. */
 export const termRecreate: Fault = async ({ cluster, log }) => {
   const hitAt = Date.now();
-  for (const role of WorkerRoles) {
-    for (const p of cluster.workers.get(role)!) {
+  for (const processes of cluster.workers.values()) {
+    for (const p of processes) {
       log(`SIGTERM ${p.name}, then start it again`);
       await p.term();
       await p.start();
@@ -56,12 +55,12 @@ export const termRecreate: Fault = async ({ cluster, log }) => {
   return { hitAt, healedAt: Date.now() };
 };
 
-/** SIGKILL of one process of each worker role in turn, restarted a little later. */
+/** SIGKILL of one process of each kind of worker in turn, restarted a little later. */
 export const kill: Fault = async ({ cluster, log }) => {
   const hitAt = Date.now();
   const downMs = 2_000;
-  for (const role of WorkerRoles) {
-    const p = cluster.workers.get(role)![0]!;
+  for (const processes of cluster.workers.values()) {
+    const p = processes[0]!;
     log(`kill -9 ${p.name}`);
     await p.kill();
     await delay(downMs);

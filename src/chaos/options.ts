@@ -4,6 +4,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { UsageError } from '../load/options.ts';
+import { Layouts, type Layout } from './cluster.ts';
 
 /** What `--fault` accepts; `all` runs every one after a baseline without a fault. */
 export const FaultNames = ['none', 'term', 'kill', 'kafka', 'redis', 'redlock', 'api', 'overload'] as const;
@@ -25,6 +26,8 @@ export interface ChaosOptions {
   kafkaPort: number;
   /** Short runs (CI): fewer orders, shorter outages. */
   quick: boolean;
+  /** Where the worker roles run: a process per role, or processes of every worker role. */
+  layout: Layout;
   progress: boolean;
 }
 
@@ -53,6 +56,9 @@ needs one; the Redis on 127.0.0.1:6379 (REDIS_URL) holds the counters otherwise.
   --step-timeout MS  STEP_TIMEOUT_MS of the roles (default 30000)
   --kafka-port P     port of the broker this command starts (default 19092)
   --dir PATH         logs and data (default $TMPDIR/order-saga-chaos)
+  --layout L         per-role: a process of each worker role, each role its own consumer
+                     group (default); one-group: processes of every worker role
+                     (src/main.ts stock,order,payment), one consumer group for all of them
   --quick            short runs for CI: 1500 orders at 50/s, shorter outages
   --quiet            no progress lines on stderr
 
@@ -78,9 +84,17 @@ export function parseChaosArgs(
     const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
     if (['--quick', '--quiet', '--help', '-h'].includes(name)) flags.add(name);
     else if (
-      ['--fault', '--rate', '--orders', '--seed', '--partitions', '--step-timeout', '--kafka-port', '--dir'].includes(
-        name,
-      )
+      [
+        '--fault',
+        '--rate',
+        '--orders',
+        '--seed',
+        '--partitions',
+        '--step-timeout',
+        '--kafka-port',
+        '--dir',
+        '--layout',
+      ].includes(name)
     ) {
       const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined || value === '') throw new UsageError(`${name} needs a value (see --help)`);
@@ -110,7 +124,13 @@ export function parseChaosArgs(
       kafkaPort: given.has('--kafka-port') ? int('--kafka-port', given.get('--kafka-port'), 1024, 65000) : 19092,
       dir: given.get('--dir') ?? `${env.TMPDIR ?? '/tmp'}/order-saga-chaos`,
       quick,
+      layout: layoutOf(given.get('--layout') ?? 'per-role'),
       progress: !flags.has('--quiet'),
     },
   };
+}
+
+function layoutOf(value: string): Layout {
+  if ((Layouts as readonly string[]).includes(value)) return value as Layout;
+  throw new UsageError(`--layout ${JSON.stringify(value)}: expected ${Layouts.join(' or ')}`);
 }

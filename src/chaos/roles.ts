@@ -9,7 +9,6 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { NODE_FLAGS } from '../node-flags.ts';
-import type { Role } from '../system.ts';
 import { restartablePort } from './ports.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -42,14 +41,15 @@ export class RoleProcess {
   private starts = 0;
 
   private constructor(
-    readonly role: Role,
+    /** The argument of src/main.ts: a role, or roles joined by commas. */
+    readonly role: string,
     readonly name: string,
     private chosenPort: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly logDir: string,
   ) {}
 
-  static async create(role: Role, name: string, env: NodeJS.ProcessEnv, logDir: string): Promise<RoleProcess> {
+  static async create(role: string, name: string, env: NodeJS.ProcessEnv, logDir: string): Promise<RoleProcess> {
     return new RoleProcess(role, name, await restartablePort(), env, logDir);
   }
 

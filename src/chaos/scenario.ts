@@ -137,6 +137,7 @@ export async function runScenario(
     adminToken: ADMIN_TOKEN,
     logDir: dir,
     copies: plan.copies,
+    layout: opts.layout,
   });
   const env = { ...process.env, ADMIN_TOKEN };
   log(`${name}: starting ${cluster.all().length} role processes (logs in ${dir})`);

@@ -1,7 +1,8 @@
 /**
  * The short versions of `npm run chaos` that CI runs: a rolling deploy of every worker
  * role, SIGKILL of each (alone and beside a second copy), and the Kafka broker stopped and
- * started, each under load on a Kafka of the command's own. Asserted here: what the
+ * started, each under load on a Kafka of the command's own; then the deploys again with
+ * the worker roles together in processes of all three (one consumer group). Asserted here: what the
  * system promises whatever the machine (nothing lost, doubled or stuck, the invariants,
  * no order cancelled for TIMEOUT by a deploy, at most 1% by the other faults, and each
  * fault met orders in flight). Latency goals are benchmarks (RELIABILITY.md), not tests.
@@ -22,7 +23,8 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chaos-quick-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('keeps every order through deploys (rolling and recreating), kill -9 of each worker role and a Kafka restart', async () => {
+  /** Runs the chaos command with `args` on a Kafka of its own; prints its table, returns its summary. */
+  async function chaos(args: readonly string[]): Promise<RunResult[]> {
     const port = await portPair();
     const child = spawn(
       process.execPath,
@@ -31,8 +33,7 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
         'tsx',
         'src/chaos/cli.ts',
         '--quick',
-        '--fault',
-        'term,kill,kafka',
+        ...args,
         '--seed',
         '11',
         '--kafka-port',
@@ -56,9 +57,12 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
         .filter((l) => l.startsWith('|'))
         .join('\n')}\n`,
     );
-    const byName = new Map(summary.runs.map((r) => [r.fault, r]));
-    assert.deepEqual([...byName.keys()], ['none', 'term', 'term-recreate', 'kill', 'kill+copy', 'kafka']);
-    for (const r of summary.runs) {
+    return summary.runs;
+  }
+
+  /** What the system promises under any fault, whatever the machine. */
+  function assertKept(runs: readonly RunResult[]): void {
+    for (const r of runs) {
       assert.equal(r.invariants, 'ok', `${r.fault}: invariants`);
       assert.deepEqual([r.lost, r.doubled, r.stuck], [0, 0, 0], `${r.fault}: lost, doubled, stuck`);
       if (r.fault === 'none') continue;
@@ -72,5 +76,23 @@ describe('chaos, short versions (CI)', { skip, timeout: 900_000 }, () => {
           `${r.fault}: ${r.timeoutCancelled} CANCELLED for TIMEOUT of ${accepted}`,
         );
     }
+  }
+
+  it('keeps every order through deploys (rolling and recreating), kill -9 of each worker role and a Kafka restart', async () => {
+    const runs = await chaos(['--fault', 'term,kill,kafka']);
+    assert.deepEqual(
+      runs.map((r) => r.fault),
+      ['none', 'term', 'term-recreate', 'kill', 'kill+copy', 'kafka'],
+    );
+    assertKept(runs);
+  });
+
+  it('keeps every order through deploys of processes of every worker role, one consumer group for all', async () => {
+    const runs = await chaos(['--fault', 'term', '--layout', 'one-group']);
+    assert.deepEqual(
+      runs.map((r) => r.fault),
+      ['none', 'term', 'term-recreate'],
+    );
+    assertKept(runs);
   });
 });

@@ -16,7 +16,7 @@ import {
   recoverySec,
   type TracedOrder,
 } from '../../src/chaos/analysis.ts';
-import { roleEnv } from '../../src/chaos/cluster.ts';
+import { roleEnv, workerKinds } from '../../src/chaos/cluster.ts';
 import { FaultNames, parseChaosArgs } from '../../src/chaos/options.ts';
 import { ephemeralFloor, isFree, restartablePort } from '../../src/chaos/ports.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -38,6 +38,20 @@ describe('chaos options', () => {
     assert.deepEqual(parsed.options.faults, [...FaultNames]);
     assert.equal(parsed.options.seed, 7);
     assert.equal(parsed.options.stepTimeoutMs, 30_000);
+    assert.equal(parsed.options.layout, 'per-role');
+  });
+
+  it('runs the workers in a process per role, or in processes of every worker role (one group)', () => {
+    const parsed = parseChaosArgs(['--layout', 'one-group']);
+    assert.ok(!parsed.help);
+    if (parsed.help) return;
+    assert.equal(parsed.options.layout, 'one-group');
+    assert.deepEqual(workerKinds('one-group'), ['stock,payment,order']);
+    assert.deepEqual(workerKinds('per-role'), ['stock', 'payment', 'order']);
+    assert.throws(
+      () => parseChaosArgs(['--layout', 'mixed']),
+      (err: unknown) => err instanceof UsageError && /--layout "mixed"/.test(err.message),
+    );
   });
 
   it('takes a list of faults, --quick, and refuses an unknown fault with one line', () => {
@@ -106,6 +120,7 @@ describe('chaos role processes', () => {
       adminToken: 'a'.repeat(32),
       logDir: '/tmp/unused',
       copies: 1,
+      layout: 'per-role' as const,
     };
     const parent = {
       AUTH_JWKS_URL: 'https://issuer.example/jwks',

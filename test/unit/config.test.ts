@@ -211,4 +211,19 @@ describe('config', () => {
     assert.notEqual(res.status, 0);
     assert.match(res.stderr.trim(), /^Unknown role "cashier"/);
   });
+
+  it('refuses an unknown or repeated role in a list of roles with one line', () => {
+    for (const [arg, line] of [
+      ['stock,cashier', /^Unknown role "cashier"/],
+      ['stock,order,stock', /^A role is named twice in "stock,order,stock"/],
+    ] as const) {
+      const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', arg], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.notEqual(res.status, 0);
+      assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+      assert.match(res.stderr.trim(), line);
+    }
+  });
 });
