@@ -18,7 +18,7 @@ import { Backoff, type BackoffPolicy, type BackoffProfile } from './retry.ts';
 import type { SagaInspector } from './saga/inspector.ts';
 import { createAdapters, patientBroker, type Wait } from './system-adapters.ts';
 import { createSharedGroup, takingOverFrom } from './messaging/shared-group.ts';
-import { AllRolesGroup, Groups } from './topics.ts';
+import { AllRolesGroup, ConsumingRoles, Groups } from './topics.ts';
 import { startOrderWorker, type OrderWorker } from './workers/order.ts';
 import { startPaymentWorker } from './workers/payment.ts';
 import { startStockWorker } from './workers/stock.ts';
@@ -26,8 +26,6 @@ import { waitFor } from './wait-for.ts';
 
 export const Roles = ['api', 'stock', 'order', 'payment'] as const;
 export type Role = (typeof Roles)[number];
-/** The roles that consume; a process hosting all of them consumes in one group (AllRolesGroup). */
-const ConsumingRoles = ['stock', 'order', 'payment'] as const satisfies readonly Role[];
 
 export interface StartOptions {
   config: Config;

@@ -80,6 +80,9 @@ export const Groups = {
   payment: 'payment-service',
 } as const;
 
+/** The roles that consume, each with its group; a process hosting all of them consumes in AllRolesGroup. */
+export const ConsumingRoles = ['stock', 'order', 'payment'] as const satisfies readonly (keyof typeof Groups)[];
+
 /**
  * The one group of a process that hosts every consuming role (`all`): its roles fetch,
  * commit and rebalance together (src/messaging/shared-group.ts). Prefixed like the others.

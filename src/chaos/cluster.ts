@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Role } from '../system.ts';
+import { ConsumingRoles } from '../topics.ts';
 import { RoleProcess } from './roles.ts';
 
 export const WorkerRoles = ['stock', 'payment', 'order'] as const satisfies readonly Role[];
@@ -13,9 +14,9 @@ export const WorkerRoles = ['stock', 'payment', 'order'] as const satisfies read
 export const Layouts = ['per-role', 'one-group'] as const;
 export type Layout = (typeof Layouts)[number];
 
-/** The worker processes of a layout, each as the argument of src/main.ts. */
+/** The worker processes of a layout, each as the argument of src/main.ts (deploys go in this order). */
 export function workerKinds(layout: Layout): string[] {
-  return layout === 'per-role' ? [...WorkerRoles] : [WorkerRoles.join(',')];
+  return layout === 'per-role' ? [...WorkerRoles] : [ConsumingRoles.join(',')];
 }
 
 export interface ClusterSpec {

@@ -46,7 +46,7 @@ describe('chaos options', () => {
     assert.ok(!parsed.help);
     if (parsed.help) return;
     assert.equal(parsed.options.layout, 'one-group');
-    assert.deepEqual(workerKinds('one-group'), ['stock,payment,order']);
+    assert.deepEqual(workerKinds('one-group'), ['stock,order,payment']);
     assert.deepEqual(workerKinds('per-role'), ['stock', 'payment', 'order']);
     assert.throws(
       () => parseChaosArgs(['--layout', 'mixed']),
