@@ -2,7 +2,7 @@
  * One consumer group for every role a process hosts (`all`): each role subscribes as it
  * would on its own, through `broker`, which only records the role's topics and handler;
  * `join()` then joins the group once, with every role's topics, and hands each message to
- * the handler of every role that consumes its topic (`order.start` goes to the stock
+ * the handler of every role that consumes its topic (`Topics.orderStart` goes to the stock
  * worker and the saga). So one process fetches, commits and rebalances once for all its
  * roles instead of once per role: fewer requests per order when batches are small.
  *
