@@ -6,8 +6,8 @@
  * the answer more cautious.
  */
 import type { Admin } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import type { GroupTopics } from '../../../src/ports/broker.ts';
+import { partitionOfKey } from './partitioner.ts';
 import type { TopicNames } from './topic-names.ts';
 
 export async function handledBefore(
@@ -42,13 +42,5 @@ export async function handledBefore(
 
 /** The producer's own partitioner (murmur2, as the Java clients), asked for a key's partition. */
 export function keyPartitioner(partitions: number): (key: string) => number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionId,
-    leader: 0,
-    partitionErrorCode: 0,
-    replicas: [0],
-    isr: [0],
-  }));
-  return (key) => partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+  return (key) => partitionOfKey(key, partitions);
 }

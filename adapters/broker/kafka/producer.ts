@@ -14,11 +14,12 @@
  * retriable). Should Kafka still refuse a batch as too large (a topic configured lower),
  * its calls go again one by one, so only the call that is too large fails.
  */
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import { MessageTooLargeError } from '../../../src/errors.ts';
 import { MAX_MESSAGE_BYTES, messageBytes } from '../../../src/ports/broker.ts';
 import type { ClientTuning } from './options.ts';
 import { unavailable } from './errors.ts';
+import { KeyPartitioner } from './partitioner.ts';
 
 export interface OutRecord {
   /** Physical topic name. */
@@ -167,7 +168,7 @@ export class Publisher {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: KeyPartitioner,
         // Bounded, so a publish fails in bounded time (the caller retries or answers 503).
         retry: {
           retries: Math.max(1, this.tuning.retries),
