@@ -8,6 +8,7 @@ import { dispatch } from '../messaging/dispatch.ts';
 import type { Subscription } from '../ports/broker.ts';
 import { clipText } from '../schemas.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
+import { effectThenReply } from './locked-reply.ts';
 import { replyContext } from './reply.ts';
 import type { WorkerDeps } from './deps.ts';
 import { userLock } from './lock-names.ts';
@@ -26,20 +27,20 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
           // order says so, checked in the same store call (rule `idempotent-effects`, docs/architecture.md).
           const check = chargeCheck(command);
           const { orderId, userId, totalPrice: amount } = check;
-          const outcome = checkedOutcome(
-            Topics.paymentRequest,
-            check,
-            await store.withLocks([userLock(userId)], () => store.chargeChecked(check)),
+          const outcome = await effectThenReply(
+            deps,
+            [userLock(userId)],
+            async () => checkedOutcome(Topics.paymentRequest, check, await store.chargeChecked(check)),
+            (done) => [
+              done.ok
+                ? message(Topics.paymentSuccess, { orderId }, reply.headers)
+                : message(
+                    Topics.paymentFailed,
+                    { orderId, code: done.code, message: clipText(done.message) },
+                    reply.headers,
+                  ),
+            ],
           );
-          await broker.publish([
-            outcome.ok
-              ? message(Topics.paymentSuccess, { orderId }, reply.headers)
-              : message(
-                  Topics.paymentFailed,
-                  { orderId, code: outcome.code, message: clipText(outcome.message) },
-                  reply.headers,
-                ),
-          ]);
           reply.handled(
             { ok: outcome.ok, amount, ...(outcome.ok ? {} : { code: outcome.code }) },
             'payment charge handled',
@@ -48,8 +49,12 @@ export async function startPaymentWorker(deps: WorkerDeps): Promise<Subscription
         [Topics.paymentRefund]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
           const { orderId, userId } = await orderToUndo(store, Topics.paymentRefund, command);
-          await store.withLocks([userLock(userId)], () => store.refund(orderId, userId));
-          await broker.publish([message(Topics.paymentRefunded, { orderId }, reply.headers)]);
+          await effectThenReply(
+            deps,
+            [userLock(userId)],
+            () => store.refund(orderId, userId),
+            () => [message(Topics.paymentRefunded, { orderId }, reply.headers)],
+          );
           reply.handled({}, 'payment refund handled');
         },
       },

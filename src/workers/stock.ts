@@ -9,6 +9,7 @@ import { dispatch } from '../messaging/dispatch.ts';
 import type { Subscription } from '../ports/broker.ts';
 import { clipText } from '../schemas.ts';
 import { message, Subscriptions, Topics } from '../topics.ts';
+import { effectThenReply } from './locked-reply.ts';
 import { replyContext } from './reply.ts';
 import { productLock } from './lock-names.ts';
 import { checkedOutcome, orderToUndo, reserveCheck } from './require-order.ts';
@@ -27,33 +28,31 @@ export async function startStockWorker(deps: WorkerDeps): Promise<Subscription> 
           // these lines, checked in the same store call (rule `idempotent-effects`, docs/architecture.md).
           const check = reserveCheck(command);
           const { orderId, items } = check;
-          const outcome = checkedOutcome(
-            Topics.orderStart,
-            check,
-            await store.withLocks(
-              items.map((i) => productLock(i.productId)),
-              () => store.reserveChecked(check),
-            ),
+          const outcome = await effectThenReply(
+            deps,
+            items.map((i) => productLock(i.productId)),
+            async () => checkedOutcome(Topics.orderStart, check, await store.reserveChecked(check)),
+            (done) => [
+              done.ok
+                ? message(Topics.stockSuccess, { orderId, items }, reply.headers)
+                : message(
+                    Topics.stockFailed,
+                    { orderId, code: done.code, message: clipText(done.message) },
+                    reply.headers,
+                  ),
+            ],
           );
-          await broker.publish([
-            outcome.ok
-              ? message(Topics.stockSuccess, { orderId, items }, reply.headers)
-              : message(
-                  Topics.stockFailed,
-                  { orderId, code: outcome.code, message: clipText(outcome.message) },
-                  reply.headers,
-                ),
-          ]);
           reply.handled({ ok: outcome.ok, ...(outcome.ok ? {} : { code: outcome.code }) }, 'stock reserve handled');
         },
         [Topics.stockRollback]: async (command, delivery) => {
           const reply = replyContext(logger, delivery);
           const { orderId, items } = await orderToUndo(store, Topics.stockRollback, command);
-          await store.withLocks(
+          await effectThenReply(
+            deps,
             items.map((i) => productLock(i.productId)),
             () => store.release(orderId, items),
+            () => [message(Topics.stockReleased, { orderId }, reply.headers)],
           );
-          await broker.publish([message(Topics.stockReleased, { orderId }, reply.headers)]);
           reply.handled({}, 'stock release handled');
         },
       },
