@@ -19,6 +19,9 @@ export function workerKinds(layout: Layout): string[] {
   return layout === 'per-role' ? [...WorkerRoles] : [ConsumingRoles.join(',')];
 }
 
+/** A process's name, in logs and log files: its role, or `workers` for a process of every worker role. */
+const processName = (kind: string): string => (kind.includes(',') ? 'workers' : kind);
+
 export interface ClusterSpec {
   prefix: string;
   kafkaBrokers: string;
@@ -81,7 +84,7 @@ export class Cluster {
 
   /** A new process of the same role (not started), as a deploy brings up. */
   async replacement(old: RoleProcess): Promise<RoleProcess> {
-    return RoleProcess.create(old.role, `${old.role}-v${++this.started}`, this.env, this.logDir);
+    return RoleProcess.create(old.role, `${processName(old.role)}-v${++this.started}`, this.env, this.logDir);
   }
 
   replace(old: RoleProcess, next: RoleProcess): void {
@@ -95,9 +98,8 @@ export class Cluster {
     const workers = new Map<string, RoleProcess[]>();
     for (const kind of workerKinds(spec.layout)) {
       const copies: RoleProcess[] = [];
-      const name = kind.includes(',') ? 'workers' : kind;
       for (let i = 1; i <= spec.copies; i++)
-        copies.push(await RoleProcess.create(kind, `${name}-${i}`, env, spec.logDir));
+        copies.push(await RoleProcess.create(kind, `${processName(kind)}-${i}`, env, spec.logDir));
       workers.set(kind, copies);
     }
     return new Cluster(await RoleProcess.create('api', 'api', env, spec.logDir), workers, env, spec.logDir);
