@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createMemoryStore } from '../../adapters/store/memory.ts';
 import { createRedisStore, type RedisStoreOptions } from '../../adapters/store/redis.ts';
-import { closeClient, mainOptions, open as openClient } from '../../adapters/store/redis/connection.ts';
+import { closeClient, lockOptions, mainOptions, open as openClient } from '../../adapters/store/redis/connection.ts';
+import { PooledRandomRedlock } from '../../adapters/store/redis/locks.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { LockNotAcquiredError, StoreUnavailableError } from '../../src/errors.ts';
 import type { NewOrder, Store } from '../../src/ports/store.ts';
@@ -375,6 +376,29 @@ if (skip !== undefined) {
         );
         assert.deepEqual(await Promise.all([busy, quick]), ['slow', 'second pipeline']);
       } finally {
+        await closeClient(client);
+      }
+    });
+
+    it("draws each lock's value from the pool: what Redis holds, unique over pool refills", async () => {
+      const client = openClient(REDIS_URL, lockOptions);
+      const prefix = uniquePrefix('pooled');
+      try {
+        await client.connect();
+        const redlock = new PooledRandomRedlock([client], { retryCount: 0 });
+        const values = new Set<string>();
+        // Past 256 values a lock, the pool is filled again.
+        for (let i = 0; i < 600; i++) {
+          const lock = await redlock.acquire([`${prefix}lock:${i}`], 10_000);
+          assert.match(lock.value, /^[0-9a-f]{32}$/);
+          assert.equal(await client.get(`${prefix}lock:${i}`), lock.value, 'Redis holds the drawn value');
+          values.add(lock.value);
+          await redlock.release(lock);
+        }
+        assert.equal(redlock.drawn, 600, 'Redlock drew every value through _random');
+        assert.equal(values.size, 600);
+      } finally {
+        await deleteKeys(prefix);
         await closeClient(client);
       }
     });

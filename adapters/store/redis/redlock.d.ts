@@ -58,5 +58,7 @@ declare module 'redlock' {
     acquire(resources: string[], duration: number, settings?: Partial<Settings>): Promise<Lock>;
     release(lock: Lock, settings?: Partial<Settings>): Promise<ExecutionResult>;
     extend(existing: Lock, duration: number, settings?: Partial<Settings>): Promise<Lock>;
+    /** Each lock's value: 16 random bytes as hex (crypto.randomBytes). Overridden in locks.ts. */
+    protected _random(): string;
   }
 }
