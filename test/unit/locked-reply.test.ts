@@ -10,17 +10,7 @@ import type { Broker } from '../../src/ports/broker.ts';
 import type { Store } from '../../src/ports/store.ts';
 import { message, Topics, type OutMessage } from '../../src/topics.ts';
 import { effectThenReply } from '../../src/workers/locked-reply.ts';
-
-/** A deferred promise: its resolve and reject are called by the test, in the order it needs. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from '../helpers/wait.ts';
 
 /**
  * Ports whose lock release and publish complete only when the test says so; `log` records
