@@ -7,7 +7,6 @@
  */
 import type { Admin } from 'kafkajs';
 import type { GroupTopics } from '../../../src/ports/broker.ts';
-import { partitionOfKey } from './partitioner.ts';
 import type { TopicNames } from './topic-names.ts';
 
 export async function handledBefore(
@@ -38,9 +37,4 @@ export async function handledBefore(
     }),
   );
   return ok;
-}
-
-/** The producer's own partitioner (murmur2, as the Java clients), asked for a key's partition. */
-export function keyPartitioner(partitions: number): (key: string) => number {
-  return (key) => partitionOfKey(key, partitions);
 }

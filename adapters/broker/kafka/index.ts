@@ -19,8 +19,9 @@ import {
 } from './options.ts';
 import { TopicNames } from './topic-names.ts';
 import { KafkaSubscription } from './consumer.ts';
-import { handledBefore, keyPartitioner } from './handled.ts';
+import { handledBefore } from './handled.ts';
 import { consumerLag, type PartitionLag } from './lag.ts';
+import { partitionOfKey } from './partitioner.ts';
 import { Publisher, type OutRecord } from './producer.ts';
 import { SupervisedSubscription } from './supervisor.ts';
 import { checkCoPartitioned, ensureTopics, registryTopics } from './topics.ts';
@@ -62,7 +63,6 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
   let open = true;
   let closing: Promise<void> | null = null;
   let partitionCounts = new Map<string, number>();
-  let partitionOf: ((key: string) => number) | null = null;
 
   let admin: Admin | null = null;
   let adminConnecting: Promise<Admin> | null = null;
@@ -200,8 +200,7 @@ export async function createKafkaBroker(opts: KafkaBrokerOptions): Promise<Kafka
     },
 
     partitionOf(key) {
-      partitionOf ??= keyPartitioner(partitionCounts.get(names.physical(Topics.orderStart)) ?? opts.partitions);
-      return partitionOf(key);
+      return partitionOfKey(key, partitionCounts.get(names.physical(Topics.orderStart)) ?? opts.partitions);
     },
 
     async handledBefore(groups, before) {
