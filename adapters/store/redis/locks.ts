@@ -49,15 +49,19 @@ const VALUE_BYTES = 16;
 export class PooledRandomRedlock extends Redlock {
   private readonly pool = Buffer.alloc(POOL_BYTES);
   private next = POOL_BYTES;
+  private draws = 0;
+
   /** How many values were drawn from the pool (for the test that pins the override). */
-  drawn = 0;
+  get drawn(): number {
+    return this.draws;
+  }
 
   protected override _random(): string {
     if (this.next + VALUE_BYTES > POOL_BYTES) {
       randomFillSync(this.pool);
       this.next = 0;
     }
-    this.drawn++;
+    this.draws++;
     this.next += VALUE_BYTES;
     return this.pool.toString('hex', this.next - VALUE_BYTES, this.next);
   }
